@@ -1,0 +1,1 @@
+"""Attacks on protections: the unauthorized trainer (victim) and its recipes."""

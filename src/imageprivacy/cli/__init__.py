@@ -1,0 +1,29 @@
+"""`imageprivacy <verb>`: each verb parses its arguments, calls one function, prints where results are."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imageprivacy.errors import ImagePrivacyError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imageprivacy.cli import demo_command, evaluate_command, protect_command, sweep_command, train_command
+
+    parser = argparse.ArgumentParser(prog="imageprivacy", description="Protect images before you share them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (demo_command, train_command, protect_command, evaluate_command, sweep_command):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ImagePrivacyError as err:
+        print(f"imageprivacy {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished outputs are kept, a re-run resumes", file=sys.stderr)
+        return 130

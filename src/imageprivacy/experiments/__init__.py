@@ -1,0 +1,1 @@
+"""The papers' experiments as short recipes: which data, which protection, which attacks."""

@@ -1,0 +1,22 @@
+"""Build and apply a protection by name, the one place experiments turn a name into a method."""
+from __future__ import annotations
+
+import time
+
+from imageprivacy.data.imageset import ImageSet
+from imageprivacy.protections import PROTECTIONS
+
+
+def fit_and_protect(name: str, train: ImageSet, epsilon: float, device="cpu", seed: int = 0,
+                    progress=None, **options):
+    """(fitted method or None for "clean", protected copy of `train`, seconds to fit)."""
+    if name == "clean":
+        return None, train, 0.0
+    if name not in PROTECTIONS:
+        raise ValueError(f"unknown protection {name!r}; known: clean, {', '.join(sorted(PROTECTIONS))}")
+    start = time.perf_counter()
+    method = PROTECTIONS[name](epsilon=epsilon, device=device, seed=seed, **options)
+    method.fit(train, progress=progress)
+    seconds = time.perf_counter() - start
+    labels = train.labels if method.needs_labels_to_protect else None
+    return method, train.with_images(method.protect(train.images, labels), name=f"{train.name}+{name}"), seconds

@@ -1,0 +1,186 @@
+"""ConfounderGAN (paper Eq. 2-5, Algorithm 1): a generator of image-dependent confounder noise.
+
+Per minibatch: (1) the discriminator D learns to tell x from x + G(x) (Eq. 2); (2) the generator
+G minimises CE(f(G(x)), t) (Eq. 3: the noise *alone* must look like the label t to the frozen,
+pretrained classifier f) + alpha * max(0, ||G(x)||_2 - c) (Eq. 4) + the generator's side of the
+GAN game, log(1 - D(x + G(x))) in its non-saturating form (the max-min of Eq. 5).
+
+Choices the paper leaves open (docs/confoundergan.md says why):
+- f is pretrained on the clean training set and frozen in eval mode; it has BatchNorm, without
+  which f(noise) gives the generator no usable gradient (REFERENCE section 2).
+- epsilon is enforced twice: G ends in epsilon * tanh (or a convex mix of tanh patterns), and
+  `protect` clips the written 8-bit pixels to the floor of epsilon * 255 levels.
+- c = c_ratio * epsilon * sqrt(C * H * W): c_ratio 0.8 caps the noise RMS at 0.8 epsilon, which
+  keeps the PSNR of 16/255 noise at or above 26 dB.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from imageprivacy.nets import build_net
+from imageprivacy.nets.discriminator import Discriminator
+from imageprivacy.nets.generator import GeneratorConfig, build_generator
+from imageprivacy.protections.base import Protection, register
+from imageprivacy.training import TrainRecipe, train_classifier
+
+
+@dataclass
+class ConfounderGANTraining:
+    epochs: int = 5                 # generator epochs (M in Algorithm 1)
+    batch_size: int = 128
+    lr_g: float = 1e-3              # Adam, as usual for GAN generators
+    lr_d: float = 2e-4
+    alpha: float = 1.0              # weight of the hinge (Eq. 5)
+    c_ratio: float = 0.8            # c = c_ratio * epsilon * sqrt(C * H * W)
+    adv_weight: float = 1.0         # weight of the generator's GAN term
+    f_arch: str = "resnet18"        # the paper's f
+    f_width: int | None = 16        # 16 keeps CPU runs possible; None = standard width 64
+    f_epochs: int = 2
+    f_lr: float = 0.1               # SGD, cosine, as the paper-recipe victim
+    pattern_lr: float = 0.05        # mixture patterns are universal targeted perturbations: they need big steps
+    history: dict = field(default_factory=dict)
+
+
+def paper_default_epsilon(channels: int, height: int) -> float:
+    """8/255 for natural RGB images (CIFAR-10, SVHN), 16/255 for 28x28 and medical data (paper 5.1)."""
+    return 16 / 255 if channels == 1 or height <= 28 else 8 / 255
+
+
+@register
+class ConfounderGAN(Protection):
+    name = "confoundergan"
+    needs_labels_to_fit = True
+    trainable = True
+
+    def __init__(self, epsilon: float | None = None, kind: str = "mixture", width: int = 16,
+                 epochs: int = 5, alpha: float = 1.0, c_ratio: float = 0.8, adv_weight: float = 1.0,
+                 f_arch: str = "resnet18", f_width: int | None = 16, f_epochs: int = 2,
+                 f_lr: float = 0.1, pattern_lr: float = 0.05, lr_g: float = 1e-3, device="cpu", seed: int = 0, batch_size: int = 256, **generator_options):
+        super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
+        self.auto_epsilon = epsilon is None
+        self.kind, self.width, self.generator_options = kind, width, generator_options
+        self.training = ConfounderGANTraining(epochs=epochs, alpha=alpha, c_ratio=c_ratio,
+                                              adv_weight=adv_weight, f_arch=f_arch, f_width=f_width,
+                                              f_epochs=f_epochs, f_lr=f_lr, pattern_lr=pattern_lr, lr_g=lr_g)
+        self.generator = None
+        self.config: GeneratorConfig | None = None
+
+    # ---- training ------------------------------------------------------------------------
+    def _fit(self, data, progress) -> None:
+        c, h, w = data.images.shape[1:]
+        if self.auto_epsilon:
+            self.epsilon = paper_default_epsilon(c, h)
+        torch.manual_seed(self.seed)
+        self.config = GeneratorConfig(channels=c, num_classes=data.num_classes, epsilon=self.epsilon,
+                                      kind=self.kind, width=self.width, **self.generator_options)
+        tr = self.training
+        f = build_net(tr.f_arch, c, data.num_classes, width=tr.f_width, image_size=(h, w))
+        progress("stage", {"stage": "pretraining f", "arch": tr.f_arch, "epochs": tr.f_epochs})
+        f_hist = train_classifier(f, data.images, data.labels, TrainRecipe(epochs=tr.f_epochs, lr=tr.f_lr),
+                                  device=self.device, seed=self.seed, progress=progress)
+        f.eval().requires_grad_(False)
+        self.generator = build_generator(self.config).to(self.device)
+        disc = Discriminator(c).to(self.device)
+        patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
+        others = [p for n, p in self.generator.named_parameters() if n != "patterns"]
+        opt_g = torch.optim.Adam([{"params": others}, {"params": patterns, "lr": tr.pattern_lr}],
+                                 lr=tr.lr_g, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr_d, betas=(0.5, 0.999))
+        bound = tr.c_ratio * self.epsilon * math.sqrt(c * h * w)
+        gen = torch.Generator().manual_seed(self.seed)
+        epochs = []
+        progress("stage", {"stage": "training generator", "epochs": tr.epochs})
+        for epoch in range(tr.epochs):
+            self.generator.train()
+            sums = dict.fromkeys(["loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"], 0.0)
+            seen = 0
+            for idx in torch.randperm(len(data), generator=gen).split(tr.batch_size):
+                x = data.images[idx].to(self.device).float() / 255.0
+                t = data.labels[idx].to(self.device)
+                noise = self.generator(x)
+                protected = (x + noise).clamp(0, 1)
+                real, fake = disc(x), disc(protected.detach())
+                loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                          + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                logits = f(noise)
+                confounder = F.cross_entropy(logits, t)
+                if self.kind == "mixture":
+                    # Eq. 3 on the label's own pattern as well: it ties pattern k to class k, so the
+                    # mixture's choice of pattern gets a gradient that means "which class is this".
+                    own = f(self.generator.pattern_noise(t, h, w))
+                    confounder = confounder + F.cross_entropy(own, t)
+                l2 = noise.flatten(1).norm(dim=1)
+                hinge = F.relu(l2 - bound).mean()
+                judged = disc(protected)
+                adv = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+                loss_g = confounder + tr.alpha * hinge + tr.adv_weight * adv
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                n = len(idx)
+                seen += n
+                for key, value in (("loss_d", loss_d), ("confounder", confounder), ("hinge", hinge), ("adv", adv)):
+                    sums[key] += value.item() * n
+                sums["f_agrees"] += (logits.argmax(1) == t).sum().item()
+                sums["l2_ratio"] += (l2 / (self.epsilon * math.sqrt(c * h * w))).sum().item()
+            epochs.append({k: v / seen for k, v in sums.items()})
+            progress("epoch", {"epoch": epoch + 1, "epochs": tr.epochs, **epochs[-1]})
+        self.generator.eval()
+        tr.history = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
+
+    @torch.no_grad()
+    def label_consistency(self, data) -> float | None:
+        """Share of images whose dominant pattern is the one most images of their class get.
+
+        The "N -> Y" edge of the confounder made measurable: class-wise noise scores 1.0. Pattern k
+        need not stand for class k (only f's verdict on the mix is trained), hence the per-class
+        majority. Only the mixture generator picks patterns explicitly; the direct one gives None.
+        """
+        if self.kind != "mixture":
+            return None
+        labels = data.require_labels("label_consistency")
+        picks = torch.cat([self.generator.mixing_logits(data.images[idx].to(self.device).float() / 255.0)
+                           .argmax(1).cpu() for idx in torch.arange(len(data)).split(self.batch_size)])
+        hits = sum(int((picks[labels == k] == picks[labels == k].mode().values).sum())
+                   for k in labels.unique())
+        return hits / max(1, len(data))
+
+    # ---- protection ----------------------------------------------------------------------
+    def _noise(self, x, labels):
+        return self.generator(x)
+
+    def _modules(self):
+        return [self.generator] if self.generator is not None else []
+
+    def _repr_fields(self) -> dict:
+        t = self.training
+        return {**super()._repr_fields(), "kind": self.kind, "width": self.width, "epochs": t.epochs,
+                "alpha": t.alpha, "c_ratio": t.c_ratio, "f_arch": t.f_arch}
+
+    # ---- checkpoints (safetensors: config in the metadata, weights as tensors) -----------
+    def checkpoint_state(self) -> tuple[dict, dict]:
+        meta = {"generator_config": json.dumps(self.config.to_dict()),
+                "training": json.dumps(asdict(self.training))}
+        return {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}, meta
+
+    @classmethod
+    def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ConfounderGAN":
+        cfg = GeneratorConfig(**json.loads(meta["generator_config"]))
+        training = json.loads(meta.get("training", "{}"))
+        self = cls(epsilon=cfg.epsilon, kind=cfg.kind, width=cfg.width, device=device)
+        if training:
+            self.training = ConfounderGANTraining(**training)
+        self.config, self.channels = cfg, cfg.channels
+        self.generator = build_generator(cfg)
+        self.generator.load_state_dict(tensors)
+        self.generator.to(self.device).eval()
+        self.fitted = True
+        return self

@@ -1,0 +1,1 @@
+"""Reports: results JSON in, Markdown with tables, curves and image grids out."""

@@ -1,0 +1,60 @@
+"""Figures drawn from results files: accuracy curves and the original / protected / noise grid."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")        # no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+STYLE = {"clean": ("black", "-"), "random": ("grey", ":"), "classwise": ("tab:blue", "--"),
+         "confoundergan": ("tab:red", "-")}
+
+
+def accuracy_curves(victims: list[dict], path: Path) -> Path:
+    """One panel per victim recipe: clean test accuracy per epoch for each training set."""
+    recipes = list(dict.fromkeys(v["recipe_name"] for v in victims))
+    fig, axes = plt.subplots(1, len(recipes), figsize=(4.2 * len(recipes), 3.4), squeeze=False)
+    for ax, recipe in zip(axes[0], recipes):
+        for v in (v for v in victims if v["recipe_name"] == recipe):
+            color, line = STYLE.get(v["method"], (None, "-"))
+            epochs = range(1, len(v["test_acc"]) + 1)
+            ax.plot(epochs, v["test_acc"], line, color=color, marker="o", ms=3, label=v["method"])
+        ax.axhline(0.1, color="lightgrey", lw=0.8)
+        ax.set(title=f"victim: {recipe}", xlabel="epoch", ylabel="clean test accuracy", ylim=(0, 1))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def protection_grid(images: dict[str, torch.Tensor], epsilon: float, path: Path, columns: int = 8) -> Path:
+    """Rows: original, then each protection and its noise scaled from [-eps, eps] to [0, 255] (paper Fig. 6)."""
+    original = images["original"][:columns]
+    rows = [("original", original)]
+    for name, protected in images.items():
+        if name in ("original", "clean"):
+            continue
+        protected = protected[:columns]
+        noise = (protected.float() - original.float()) / (2 * epsilon * 255) + 0.5
+        rows += [(name, protected), (f"{name} noise (x{0.5 / epsilon:.0f})", (noise.clamp(0, 1) * 255).round())]
+    fig, axes = plt.subplots(len(rows), columns, figsize=(1.2 * columns, 1.3 * len(rows)), squeeze=False)
+    for r, (label, batch) in enumerate(rows):
+        for c in range(columns):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c >= len(batch):
+                continue
+            img = batch[c].float() / 255.0
+            if img.shape[0] == 1:
+                ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(img.permute(1, 2, 0).clamp(0, 1))
+        axes[r][0].set_title(label, fontsize=7, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

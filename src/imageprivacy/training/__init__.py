@@ -1,0 +1,3 @@
+from imageprivacy.training.classifier_training import TrainHistory, TrainRecipe, accuracy, train_classifier
+
+__all__ = ["TrainHistory", "TrainRecipe", "accuracy", "train_classifier"]

@@ -1,0 +1,101 @@
+"""One classifier training loop, used by ConfounderGAN's f and by every victim.
+
+Images stay uint8 in memory and become float in [0, 1] one batch at a time on the device, so a
+60k-image set costs 47 MB rather than 188 MB, and augmentation happens after any protection was
+applied (never the other way round: an EMN-code bug REFERENCE section 3 warns about).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imageprivacy.training.augment import build_augmentation
+
+
+@dataclass
+class TrainRecipe:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"                    # "cosine" (per step, to zero) or "constant"
+    augment: tuple[str, ...] = ("crop", "flip")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainHistory:
+    train_acc: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.test_acc:
+            d["best_test_acc"] = max(self.test_acc)
+            d["best_epoch"] = 1 + self.test_acc.index(max(self.test_acc))
+            d["final_test_acc"] = self.test_acc[-1]
+        return d
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device, batch_size=512) -> float:
+    """Top-1 accuracy of `model` (eval mode) on uint8 images."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device).float() / 255.0
+        correct += (model(x).argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
+    return correct / max(1, len(images))
+
+
+def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, recipe: TrainRecipe,
+                     device="cpu", seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     progress=None) -> TrainHistory:
+    """Train `model` in place on uint8 (N, C, H, W) images; test accuracy after every epoch."""
+    device = torch.device(device)
+    model.to(device)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    augment = build_augmentation(recipe.augment, tuple(images.shape[2:])).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                          weight_decay=recipe.weight_decay)
+    steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
+    total = max(1, recipe.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda s: 0.5 * (1 + math.cos(math.pi * s / total))) if recipe.schedule == "cosine" else (lambda s: 1.0))
+    history = TrainHistory()
+    for epoch in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(len(images), generator=gen)
+        seen = correct = 0
+        loss_sum = 0.0
+        for start in range(0, len(images), recipe.batch_size):
+            idx = order[start:start + recipe.batch_size]
+            x = augment(images[idx].to(device).float() / 255.0)
+            y = labels[idx].to(device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(idx)
+            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.item() * len(idx)
+        history.train_acc.append(correct / seen)
+        history.train_loss.append(loss_sum / seen)
+        if test is not None:
+            history.test_acc.append(accuracy(model, test[0], test[1], device))
+        if progress:
+            progress("epoch", {"epoch": epoch + 1, "epochs": recipe.epochs, "train_acc": history.train_acc[-1],
+                               "test_acc": history.test_acc[-1] if history.test_acc else None})
+    model.eval()
+    return history
