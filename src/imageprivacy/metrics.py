@@ -6,6 +6,8 @@ that the protection left identical has infinite PSNR: it is counted apart and le
 from __future__ import annotations
 
 import torch
+
+from imageprivacy.errors import InputShapeError
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 
@@ -16,6 +18,9 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def protection_quality(original: torch.Tensor, protected: torch.Tensor, batch_size: int = 1000) -> dict:
     """Mean per-image PSNR (dB), mean SSIM, and the largest change in 8-bit levels."""
+    if len(original) == 0 or original.shape != protected.shape:
+        raise InputShapeError(f"protection_quality needs two non-empty batches of one shape, got "
+                              f"{tuple(original.shape)} and {tuple(protected.shape)}")
     psnrs, ssims, linf = [], [], 0.0
     for start in range(0, len(original), batch_size):
         a = _as_float(original[start:start + batch_size])

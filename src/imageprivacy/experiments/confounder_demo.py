@@ -67,7 +67,7 @@ def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> 
     torch.manual_seed(cfg.seed)
     train, test = load_split(cfg)
     results = {"experiment": "confoundergan-demo", "config": asdict(cfg), "train_size": len(train),
-               "test_size": len(test), "protections": {}, "victims": []}
+               "test_size": len(test), "num_classes": train.num_classes, "protections": {}, "victims": []}
     protected_sets = {}
     for name in cfg.methods:
         progress("stage", {"stage": f"protecting with {name}"})

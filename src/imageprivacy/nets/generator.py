@@ -65,28 +65,38 @@ class MixtureGenerator(nn.Module):
         feats = F.adaptive_avg_pool2d(self.encoder(view), 4)
         return self.head(feats)
 
-    def tiled_patterns(self, height: int, width: int) -> torch.Tensor:
-        """(K, C, height, width): each pattern's blocks upsampled, then tiled periodically."""
+    def pattern_tiles(self) -> torch.Tensor:
+        """(K, C, tile, tile): each pattern's blocks at full resolution, one period of the tiling."""
         tile = torch.tanh(self.patterns).repeat_interleave(self.cfg.cell_size, dim=2)
-        tile = tile.repeat_interleave(self.cfg.cell_size, dim=3)
-        reps_h = -(-height // tile.shape[2])
-        reps_w = -(-width // tile.shape[3])
-        return tile.repeat(1, 1, reps_h, reps_w)[:, :, :height, :width]
+        return tile.repeat_interleave(self.cfg.cell_size, dim=3)
+
+    @staticmethod
+    def tile_to(tiles: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Repeat (..., th, tw) tiles periodically and crop to (..., height, width)."""
+        reps_h, reps_w = -(-height // tiles.shape[-2]), -(-width // tiles.shape[-1])
+        return tiles.repeat(1, 1, reps_h, reps_w)[:, :, :height, :width]
+
+    def tiled_patterns(self, height: int, width: int) -> torch.Tensor:
+        """(K, C, height, width): every pattern tiled over the full image."""
+        return self.tile_to(self.pattern_tiles(), height, width)
 
     def pattern_noise(self, labels: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """The noise of each label's own pattern (the confounder loss's teacher-forced term)."""
-        return self.cfg.epsilon * self.tiled_patterns(height, width)[labels]
+        return self.cfg.epsilon * self.tile_to(self.pattern_tiles()[labels], height, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.mixing_logits(x)
+        tiles = self.pattern_tiles()
         if self.training or not self.cfg.hard_at_protect:
             weights = torch.softmax(logits / self.cfg.temperature, dim=1)
+            mixed = torch.einsum("nk,kchw->nchw", weights, tiles)
         else:
             # Protecting: one pattern per image, so images the generator sees as one class carry
             # identical noise, the least within-class variation a victim can latch onto.
-            weights = F.one_hot(logits.argmax(1), logits.shape[1]).to(x.dtype)
-        patterns = self.tiled_patterns(x.shape[2], x.shape[3])
-        return self.cfg.epsilon * torch.einsum("nk,kchw->nchw", weights, patterns)
+            mixed = tiles[logits.argmax(1)]
+        # Mixing one period and then tiling equals tiling then mixing (tiling is linear), and costs
+        # K times less memory: a 1024x1024 image never materialises all K full-size patterns.
+        return self.cfg.epsilon * self.tile_to(mixed, x.shape[2], x.shape[3])
 
 
 class DirectGenerator(nn.Module):
@@ -111,7 +121,9 @@ class DirectGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2], x.shape[3]
-        padded = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")     # odd sizes: pad, then crop
+        # Odd or tiny sizes: pad to even and at least 4x4 (InstanceNorm needs > 1 value), then crop.
+        pad_w, pad_h = max(w % 2, 4 - w), max(h % 2, 4 - h)
+        padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         z = self.down(padded)
         z = F.relu(z + self.middle(z))
         return self.cfg.epsilon * torch.tanh(self.up(z)[:, :, :h, :w])

@@ -81,13 +81,14 @@ class Protection:
         out = []
         for start in range(0, images.shape[0], self.batch_size):
             chunk = images[start:start + self.batch_size]
-            x = (chunk.float() / 255.0 if as_uint8 else chunk).to(self.device)
+            # Methods compute in float32 whatever the caller's float type; the result keeps the caller's.
+            x = (chunk.float() / 255.0 if as_uint8 else chunk.float()).to(self.device)
             y = None if labels is None else labels[start:start + self.batch_size].to(self.device)
             noise = self._noise(x, y).clamp(-self.epsilon, self.epsilon).to(chunk.device)
             if as_uint8:
                 out.append(apply_noise_uint8(chunk, noise, self.epsilon))
             else:
-                out.append((chunk + noise).clamp(0.0, 1.0))
+                out.append((chunk + noise.to(chunk.dtype)).clamp(0.0, 1.0))
         return torch.cat(out) if out else images.clone()
 
     def to(self, device: str | torch.device) -> "Protection":

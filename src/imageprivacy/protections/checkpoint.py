@@ -26,8 +26,12 @@ def save_protection(protection: Protection, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "method": protection.name,
-                                           "epsilon": repr(protection.epsilon), **meta})
+    try:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "method": protection.name,
+                                               "epsilon": repr(protection.epsilon), **meta})
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)            # atomic: a crash never leaves a half-written checkpoint
     return path
 

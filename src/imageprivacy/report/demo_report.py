@@ -38,7 +38,9 @@ def write_demo_report(run_dir: str | Path) -> Path:
     results = json.loads((run_dir / "results.json").read_text())
     cfg = results["config"]
     eps = cfg["epsilon"]
-    accuracy_curves(results["victims"], run_dir / "accuracy_curves.png")
+    classes = results.get("num_classes")
+    chance = 1 / classes if classes else None
+    accuracy_curves(results["victims"], run_dir / "accuracy_curves.png", chance)
     grid = load_file(str(run_dir / results["grid_images"]))
     protection_grid({"original": grid["clean"], **grid}, eps, run_dir / "protection_grid.png")
     m = results["machine"]
@@ -53,7 +55,8 @@ def write_demo_report(run_dir: str | Path) -> Path:
         "## What an unauthorized trainer learns",
         "",
         "Each row is a fresh victim trained on the named training data and tested on the clean test set. "
-        "Lower is better protection; chance is 10 %. Early stopping at the best epoch is an attack, so the best "
+        "Lower is better protection" + (f"; chance is {100 * chance:.0f} %" if chance else "") + ". "
+        "Early stopping at the best epoch is an attack, so the best "
         "epoch is reported beside the final one.",
         "",
         *victim_table(results["victims"]),

@@ -13,7 +13,7 @@ STYLE = {"clean": ("black", "-"), "random": ("grey", ":"), "classwise": ("tab:bl
          "confoundergan": ("tab:red", "-")}
 
 
-def accuracy_curves(victims: list[dict], path: Path) -> Path:
+def accuracy_curves(victims: list[dict], path: Path, chance: float | None = None) -> Path:
     """One panel per victim recipe: clean test accuracy per epoch for each training set."""
     recipes = list(dict.fromkeys(v["recipe_name"] for v in victims))
     fig, axes = plt.subplots(1, len(recipes), figsize=(4.2 * len(recipes), 3.4), squeeze=False)
@@ -22,7 +22,8 @@ def accuracy_curves(victims: list[dict], path: Path) -> Path:
             color, line = STYLE.get(v["method"], (None, "-"))
             epochs = range(1, len(v["test_acc"]) + 1)
             ax.plot(epochs, v["test_acc"], line, color=color, marker="o", ms=3, label=v["method"])
-        ax.axhline(0.1, color="lightgrey", lw=0.8)
+        if chance is not None:
+            ax.axhline(chance, color="lightgrey", lw=0.8)
         ax.set(title=f"victim: {recipe}", xlabel="epoch", ylabel="clean test accuracy", ylim=(0, 1))
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -48,11 +49,11 @@ def protection_grid(images: dict[str, torch.Tensor], epsilon: float, path: Path,
             ax.axis("off")
             if c >= len(batch):
                 continue
-            img = batch[c].float() / 255.0
+            img = (batch[c].float() / 255.0).numpy()
             if img.shape[0] == 1:
                 ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
             else:
-                ax.imshow(img.permute(1, 2, 0).clamp(0, 1))
+                ax.imshow(img.transpose(1, 2, 0).clip(0, 1))
         axes[r][0].set_title(label, fontsize=7, loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

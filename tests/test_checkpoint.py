@@ -1,0 +1,133 @@
+"""Generator checkpoints: the file alone rebuilds the protection; bad files raise CheckpointError."""
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from imageprivacy.errors import CheckpointError, NotFittedError
+from imageprivacy.protections import ConfounderGAN, RandomNoise, load_protection, save_protection
+from imageprivacy.protections import checkpoint as checkpoint_module
+
+
+@pytest.fixture(scope="module")
+def saved(fit_protection, tmp_path_factory):
+    """kind -> (fitted ConfounderGAN, its checkpoint path)."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    out = {}
+    for kind in ("mixture", "direct"):
+        cg = fit_protection("confoundergan", kind=kind)
+        out[kind] = cg, save_protection(cg, folder / "sub" / f"{kind}.safetensors")
+    return out
+
+
+def _metadata(path):
+    with safe_open(str(path), framework="pt") as handle:
+        return dict(handle.metadata())
+
+
+@pytest.mark.parametrize("kind", ["mixture", "direct"])
+def test_roundtrip_is_bit_identical(kind, saved, tiny_set):
+    original, path = saved[kind]
+    assert path.is_file() and not path.with_name(path.name + ".tmp").exists()
+    loaded = load_protection(path)
+    assert isinstance(loaded, ConfounderGAN) and loaded.fitted
+    assert loaded.config == original.config and loaded.kind == kind
+    assert loaded.epsilon == original.epsilon and loaded.channels == 1
+    assert loaded.training.history == original.training.history
+    assert repr(loaded) == repr(original)
+    assert torch.equal(loaded.protect(tiny_set.images), original.protect(tiny_set.images))
+    odd = torch.rand(2, 1, 19, 13)
+    assert torch.equal(loaded.protect(odd), original.protect(odd))
+    meta = _metadata(path)
+    assert meta["format"] == "imageprivacy/1" and meta["method"] == "confoundergan"
+    assert json.loads(meta["generator_config"])["kind"] == kind
+
+
+def test_config_comes_from_the_file_alone(tiny_set, tmp_path):
+    cg = ConfounderGAN(epsilon=0.05, kind="mixture", width=4, epochs=1, f_epochs=1, f_arch="linear",
+                       view_size=16, cell_size=2, pattern_cells=4, alpha=0.5).fit(tiny_set)
+    path = save_protection(cg, tmp_path / "g.safetensors")
+    del cg
+    loaded = load_protection(path)
+    assert loaded.epsilon == 0.05
+    assert (loaded.config.view_size, loaded.config.cell_size, loaded.config.pattern_cells) == (16, 2, 4)
+    assert loaded.config.width == 4 and loaded.config.num_classes == 4
+    assert loaded.training.alpha == 0.5 and loaded.training.f_arch == "linear"
+    out = loaded.protect(tiny_set.images)
+    assert 0 < (out.int() - tiny_set.images.int()).abs().max() <= 12      # floor(0.05 * 255)
+    resaved = load_protection(save_protection(loaded, tmp_path / "again.safetensors"))
+    assert torch.equal(resaved.protect(tiny_set.images), out)
+
+
+def test_save_needs_a_fitted_trainable_protection(tmp_path, tiny_set):
+    with pytest.raises(NotFittedError):
+        save_protection(ConfounderGAN(), tmp_path / "x.safetensors")
+    with pytest.raises(CheckpointError, match="nothing to save"):
+        save_protection(RandomNoise().fit(tiny_set), tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 7, b"not a checkpoint at all" * 20, "truncated"])
+def test_unreadable_files(content, saved, tmp_path):
+    if content == "truncated":
+        full = saved["mixture"][1].read_bytes()
+        content = full[: len(full) // 2]
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a readable safetensors checkpoint") as info:
+        load_protection(bad)
+    assert str(bad) in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    for path in (tmp_path / "missing.safetensors", tmp_path):
+        with pytest.raises(CheckpointError, match="no checkpoint at"):
+            load_protection(path)
+
+
+def test_foreign_safetensors(tmp_path):
+    plain = tmp_path / "plain.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(plain))
+    with pytest.raises(CheckpointError, match="not an imageprivacy protection checkpoint"):
+        load_protection(plain)
+    save_file({"weight": torch.zeros(3)}, str(plain), metadata={"format": "imageprivacy/1", "method": "nope"})
+    with pytest.raises(CheckpointError, match="method='nope'"):
+        load_protection(plain)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda cfg: cfg.update(width=8),            # weights of another shape
+    lambda cfg: cfg.update(kind="weird"),       # unknown generator
+    lambda cfg: cfg.update(bogus=1),            # unknown config key
+    lambda cfg: cfg.update(epsilon=5.0),        # invalid budget
+])
+def test_config_that_does_not_fit_the_weights(edit, saved, tmp_path):
+    path = saved["mixture"][1]
+    meta = _metadata(path)
+    cfg = json.loads(meta["generator_config"])
+    edit(cfg)
+    meta["generator_config"] = json.dumps(cfg)
+    bad = tmp_path / "edited.safetensors"
+    save_file(load_file(str(path)), str(bad), metadata=meta)
+    with pytest.raises(CheckpointError, match="do not rebuild a confoundergan"):
+        load_protection(bad)
+
+
+def test_failed_save_keeps_the_previous_checkpoint(saved, tmp_path, monkeypatch, tiny_set):
+    cg, good = saved["direct"]
+    target = tmp_path / "gen.safetensors"
+    target.write_bytes(good.read_bytes())
+    before = target.read_bytes()
+
+    def crash(tensors, filename, metadata=None):
+        with open(filename, "wb") as handle:
+            handle.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint_module, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_protection(saved["mixture"][0], target)
+    assert target.read_bytes() == before
+    assert torch.equal(load_protection(target).protect(tiny_set.images), cg.protect(tiny_set.images))

@@ -1,0 +1,145 @@
+"""Every registered protection: budget, shapes, dtypes, typed errors; ConfounderGAN specifics."""
+import math
+
+import pytest
+import torch
+
+from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import InputRangeError, InputShapeError, MissingLabelsError, NotFittedError
+from imageprivacy.protections import PROTECTIONS, ConfounderGAN
+from imageprivacy.protections.base import apply_noise_uint8, budget_in_levels
+from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
+
+EPS = 0.05          # 12.75 levels: the written pixels may move 12 levels, never 13
+NAMES = sorted(PROTECTIONS)
+
+
+def _labels_for(method, data):
+    return data.labels if method.needs_labels_to_protect else None
+
+
+def test_registry_has_the_methods():
+    assert {"confoundergan", "random", "classwise"} <= set(PROTECTIONS)
+
+
+@pytest.mark.parametrize("rgb", [False, True], ids=["gray", "rgb"])
+@pytest.mark.parametrize("name", NAMES)
+def test_protect_respects_budget(name, rgb, fit_protection, tiny_set, tiny_rgb_set):
+    data = tiny_rgb_set if rgb else tiny_set
+    method = fit_protection(name, rgb=rgb, epsilon=EPS)
+    assert method.fitted and method.channels == data.channels
+    before = data.images.clone()
+    out = method.protect(data.images, _labels_for(method, data))
+    assert torch.equal(data.images, before), "protect modified its input"
+    assert out.dtype == torch.uint8 and out.shape == data.images.shape
+    change = (out.int() - data.images.int()).abs()
+    assert change.max() <= budget_in_levels(EPS) == 12
+    assert change.max() > 0, "the protection changed nothing"
+
+    x = data.float()
+    x_before = x.clone()
+    out_f = method.protect(x, _labels_for(method, data))
+    assert torch.equal(x, x_before)
+    assert out_f.dtype == x.dtype and out_f.shape == x.shape
+    assert (out_f - x).abs().max() <= EPS + 1e-6
+    assert out_f.min() >= 0 and out_f.max() <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typed_errors(name, fit_protection, tiny_set):
+    cls = PROTECTIONS[name]
+    with pytest.raises(NotFittedError):
+        cls().protect(tiny_set.images, tiny_set.labels)
+    method = fit_protection(name, epsilon=EPS)
+    labels = tiny_set.labels[:4]
+    with pytest.raises(InputShapeError, match="channel"):
+        method.protect(torch.zeros(4, 3, 16, 16, dtype=torch.uint8), labels)
+    with pytest.raises(InputShapeError, match="N, C, H, W"):
+        method.protect(torch.zeros(1, 16, 16, dtype=torch.uint8), labels[:1])
+    for bad in (torch.full((4, 1, 16, 16), 1.5), torch.full((4, 1, 16, 16), -0.1)):
+        with pytest.raises(InputRangeError):
+            method.protect(bad, labels)
+    with pytest.raises(InputRangeError, match="float"):
+        method.protect(torch.zeros(4, 1, 16, 16, dtype=torch.int64), labels)
+    if method.needs_labels_to_protect:
+        with pytest.raises(MissingLabelsError):
+            method.protect(tiny_set.images[:4])
+    if cls.needs_labels_to_fit:
+        with pytest.raises(MissingLabelsError):
+            cls(**{"epsilon": EPS}).fit(ImageSet(tiny_set.images))
+    for eps in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="epsilon"):
+            cls(epsilon=eps)
+
+
+def test_classwise_label_checks(fit_protection, tiny_set):
+    method = fit_protection("classwise", epsilon=EPS)
+    with pytest.raises(InputRangeError):
+        method.protect(tiny_set.images[:2], torch.tensor([0, 9]))
+    with pytest.raises(InputShapeError):
+        method.protect(tiny_set.images[:2], torch.tensor([0]))
+    with pytest.raises(InputShapeError, match="fitted on"):
+        method.protect(torch.zeros(2, 1, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]))
+    noise = method.protect(tiny_set.images, tiny_set.labels).int() - tiny_set.images.int()
+    interior = (tiny_set.images >= 12) & (tiny_set.images <= 243)          # where +-12 is not clamped
+    expected = 12 * torch.sign(method.patterns[tiny_set.labels]).int()       # sign noise: one pattern per class
+    assert torch.equal(noise[interior], expected[interior])
+    assert not torch.equal(expected[0], expected[tiny_set.labels != tiny_set.labels[0]][0])
+
+
+def test_apply_noise_uint8_clips_at_budget():
+    images = torch.tensor([[[[0, 5, 128, 250, 255, 100]]]], dtype=torch.uint8)
+    noise = torch.tensor([[[[-1.0, -1.0, 1.0, 1.0, 1.0, 3.4 / 255]]]])
+    out = apply_noise_uint8(images, noise, EPS)
+    assert out.dtype == torch.uint8
+    assert out.flatten().tolist() == [0, 0, 140, 255, 255, 103]
+    assert apply_noise_uint8(images, -noise, 8 / 255).flatten().tolist() == [8, 13, 120, 242, 247, 97]
+    assert budget_in_levels(8 / 255) == 8 and budget_in_levels(16 / 255) == 16 and budget_in_levels(0.1) == 25
+
+
+@pytest.mark.parametrize("kind", ["mixture", "direct"])
+def test_confoundergan_kinds(kind, fit_protection, tiny_set):
+    cg = fit_protection("confoundergan", kind=kind)
+    assert cg.epsilon == pytest.approx(16 / 255)         # auto: the paper's budget for gray 16x16
+    assert cg.config.kind == kind and cg.config.num_classes == 4
+    other_size = torch.randint(0, 256, (3, 1, 37, 23), dtype=torch.uint8)
+    out = cg.protect(other_size)                           # another size than trained, no labels
+    assert out.shape == other_size.shape
+    assert (out.int() - other_size.int()).abs().max() <= 16
+    unlabeled = ImageSet(tiny_set.images[:8])
+    assert cg.protect(unlabeled.images).shape == unlabeled.images.shape
+    assert torch.equal(cg.protect(tiny_set.images), cg.protect(tiny_set.images))   # deterministic
+    history = cg.training.history
+    assert len(history["generator"]) == 1 and len(history["f"]["train_acc"]) == 1
+    assert set(history["generator"][0]) >= {"loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"}
+    assert all(math.isfinite(v) for v in history["generator"][0].values())
+    assert history["c"] == pytest.approx(0.8 * cg.epsilon * 16)
+    consistency = cg.label_consistency(tiny_set)
+    if kind == "mixture":
+        assert isinstance(consistency, float) and 0.0 <= consistency <= 1.0
+    else:
+        assert consistency is None
+    text = repr(cg)
+    assert text.startswith("ConfounderGAN(") and "16/255" in text and f"kind='{kind}'" in text
+
+
+def test_confoundergan_progress_and_seed(tiny_set):
+    events = []
+    options = dict(epochs=1, f_epochs=1, width=4, f_arch="linear", epsilon=EPS, seed=3)
+    a = ConfounderGAN(**options).fit(tiny_set, progress=lambda e, v: events.append((e, v)))
+    b = ConfounderGAN(**options).fit(tiny_set)
+    assert ("stage", "training generator") in [(e, v.get("stage")) for e, v in events]
+    assert [v["epoch"] for e, v in events if e == "epoch" and "confounder" in v] == [1]
+    assert torch.equal(a.protect(tiny_set.images), b.protect(tiny_set.images))   # seeded
+
+
+def test_paper_default_epsilon():
+    assert paper_default_epsilon(1, 28) == 16 / 255
+    assert paper_default_epsilon(3, 32) == 8 / 255
+    assert paper_default_epsilon(3, 28) == 16 / 255
+
+
+def test_confoundergan_accepts_float64(fit_protection, tiny_set):
+    cg = fit_protection("confoundergan", kind="mixture")
+    x = tiny_set.float()[:4].double()
+    assert cg.protect(x).dtype == torch.float64

@@ -1,0 +1,95 @@
+"""Classifier training, augmentations by name, and the unauthorized trainer's recipes."""
+import pytest
+import torch
+from torch import nn
+
+from imageprivacy.attacks.victim import VICTIM_RECIPES, train_victim, victim_recipe
+from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import MissingLabelsError
+from imageprivacy.nets import build_net
+from imageprivacy.training import TrainHistory, TrainRecipe, accuracy, train_classifier
+from imageprivacy.training.augment import AUGMENTATIONS, build_augmentation
+
+
+def test_train_classifier_learns_a_separable_set(tiny_set, tiny_test_set):
+    model = build_net("small-cnn", 1, 4, width=4)
+    recipe = TrainRecipe(epochs=3, batch_size=16, lr=0.05, augment=())
+    events = []
+    history = train_classifier(model, tiny_set.images, tiny_set.labels, recipe, seed=0,
+                               test=(tiny_test_set.images, tiny_test_set.labels),
+                               progress=lambda e, v: events.append(v))
+    assert len(history.train_acc) == len(history.train_loss) == len(history.test_acc) == 3
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.test_acc[-1] >= 0.75 > 0.25             # chance is 1/4
+    assert accuracy(model, tiny_test_set.images, tiny_test_set.labels, "cpu") == history.test_acc[-1]
+    assert not model.training                              # left in eval mode
+    assert [e["epoch"] for e in events] == [1, 2, 3] and events[-1]["test_acc"] == history.test_acc[-1]
+
+
+def test_train_classifier_is_seeded_and_runs_with_augmentation(tiny_set):
+    recipe = TrainRecipe(epochs=1, batch_size=32, lr=0.05, augment=("crop", "flip"), schedule="constant")
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        model = build_net("linear", 1, 4, image_size=16)
+        runs.append((train_classifier(model, tiny_set.images, tiny_set.labels, recipe, seed=5),
+                     model.linear.weight.detach().clone()))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+    assert runs[0][0].test_acc == []                      # no test set given
+
+
+def test_accuracy_of_a_constant_model(tiny_set):
+    class AlwaysZero(nn.Module):
+        def forward(self, x):
+            return torch.tensor([1.0, 0.0, 0.0, 0.0]).expand(len(x), 4)
+    expected = (tiny_set.labels == 0).float().mean().item()
+    assert accuracy(AlwaysZero(), tiny_set.images, tiny_set.labels, "cpu", batch_size=7) == pytest.approx(expected)
+
+
+def test_train_history_best_and_final():
+    history = TrainHistory(train_acc=[0.3, 0.5, 0.7], train_loss=[1.0, 0.8, 0.6], test_acc=[0.2, 0.6, 0.6, 0.5])
+    d = history.to_dict()
+    assert (d["best_test_acc"], d["best_epoch"], d["final_test_acc"]) == (0.6, 2, 0.5)   # first best epoch
+    assert "best_test_acc" not in TrainHistory().to_dict()
+
+
+def test_augmentations_by_name():
+    assert set(AUGMENTATIONS) == {"crop", "flip"}
+    x = torch.rand(16, 1, 12, 12)
+    assert torch.equal(build_augmentation((), (12, 12))(x), x)
+    flipped = build_augmentation(["flip"], (12, 12))(x)
+    per_image = [torch.equal(a, b) or torch.equal(a, b.flip(-1)) for a, b in zip(flipped, x)]
+    assert all(per_image) and not torch.equal(flipped, x)
+    ones = torch.ones(16, 1, 12, 12)
+    cropped = build_augmentation(["crop"], (12, 12))(ones)
+    assert cropped.shape == ones.shape
+    assert set(cropped.unique().tolist()) <= {0.0, 1.0} and (cropped == 0).any()   # zero padding shows
+    with pytest.raises(ValueError, match="unknown augmentation.*rotate"):
+        build_augmentation(["flip", "rotate"], (12, 12))
+
+
+def test_victim_recipes_by_name():
+    paper = victim_recipe("paper")
+    assert (paper.arch, paper.width, paper.train.augment, paper.train.schedule) == \
+        ("resnet18", None, ("crop", "flip"), "cosine")
+    small = victim_recipe("small-cnn", epochs=2, width=4)
+    assert (small.arch, small.width, small.train.epochs, small.train.augment) == ("small-cnn", 4, 2, ())
+    linear = victim_recipe("linear", arch="small-cnn", augment=["flip"])
+    assert (linear.arch, linear.train.augment, linear.train.lr) == ("small-cnn", ("flip",), 0.01)
+    assert VICTIM_RECIPES["small-cnn"].train.epochs == 10 and VICTIM_RECIPES["linear"].arch == "linear"
+    assert victim_recipe("paper", epochs=1).to_dict()["epochs"] == 1
+    with pytest.raises(ValueError, match="unknown victim recipe 'resnet'"):
+        victim_recipe("resnet")
+
+
+def test_train_victim_reports_best_and_final(tiny_set, tiny_test_set):
+    result = train_victim(tiny_set, tiny_test_set, victim_recipe("linear", epochs=3), seed=0)
+    accs = result["test_acc"]
+    assert len(accs) == 3 and all(0.0 <= a <= 1.0 for a in accs)
+    assert result["best_test_acc"] == max(accs) and result["final_test_acc"] == accs[-1]
+    assert accs[result["best_epoch"] - 1] == max(accs)
+    assert result["parameters"] == 16 * 16 * 4 + 4 and result["train_size"] == 64
+    assert result["recipe"]["arch"] == "linear" and result["recipe"]["epochs"] == 3
+    assert result["best_test_acc"] > 0.5
+    with pytest.raises(MissingLabelsError):
+        train_victim(ImageSet(tiny_set.images), tiny_test_set, victim_recipe("linear", epochs=1))
