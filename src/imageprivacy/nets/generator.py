@@ -32,7 +32,7 @@ class GeneratorConfig:
     cell_size: int = 4             # mixture: pattern blocks of cell_size x cell_size pixels
     pattern_cells: int = 8         # mixture: a pattern tile has pattern_cells^2 blocks
     temperature: float = 1.0       # mixture: softmax temperature of the mixing weights
-    pattern_init: float = 0.5      # mixture: std of the initial pattern logits (tanh saturates above ~2)
+    pattern_init: float = 3.0      # mixture: std of the initial pattern logits: saturated, sign-like patterns
     hard_at_protect: bool = True   # mixture: in eval mode use only the pattern with the largest weight
 
     def to_dict(self) -> dict:

@@ -37,7 +37,7 @@ class ConfounderGANTraining:
     lr_d: float = 2e-4
     alpha: float = 1.0              # weight of the hinge (Eq. 5)
     c_ratio: float = 0.8            # c = c_ratio * epsilon * sqrt(C * H * W)
-    adv_weight: float = 1.0         # weight of the generator's GAN term
+    adv_weight: float = 0.1         # weight of the generator's GAN term (1.0 shrank the noise, docs/results.md)
     f_arch: str = "resnet18"        # the paper's f
     f_width: int | None = 16        # 16 keeps CPU runs possible; None = standard width 64
     f_epochs: int = 2
@@ -58,7 +58,7 @@ class ConfounderGAN(Protection):
     trainable = True
 
     def __init__(self, epsilon: float | None = None, kind: str = "mixture", width: int = 16,
-                 epochs: int = 5, alpha: float = 1.0, c_ratio: float = 0.8, adv_weight: float = 1.0,
+                 epochs: int = 5, alpha: float = 1.0, c_ratio: float = 0.8, adv_weight: float = 0.1,
                  f_arch: str = "resnet18", f_width: int | None = 16, f_epochs: int = 2,
                  f_lr: float = 0.1, pattern_lr: float = 0.05, lr_g: float = 1e-3, device="cpu", seed: int = 0, batch_size: int = 256, **generator_options):
         super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
