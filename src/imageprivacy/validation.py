@@ -6,8 +6,9 @@ import torch
 from imageprivacy.errors import InputRangeError, InputShapeError
 
 
-def check_images(images: torch.Tensor, channels: int | None = None, name: str = "images") -> None:
-    """Raise unless `images` is a float tensor in [0, 1] of shape (N, C, H, W)."""
+def check_images(images: torch.Tensor, channels: int | None = None, name: str = "images",
+                 allow_uint8: bool = False) -> None:
+    """Raise unless `images` is a float tensor in [0, 1] (or, with allow_uint8, any uint8) of shape (N, C, H, W)."""
     if not isinstance(images, torch.Tensor):
         raise InputShapeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
     if images.dim() != 4:
@@ -15,6 +16,8 @@ def check_images(images: torch.Tensor, channels: int | None = None, name: str = 
     if channels is not None and images.shape[1] != channels:
         raise InputShapeError(f"{name} must have {channels} channel(s), got {images.shape[1]} "
                               f"(shape {tuple(images.shape)})")
+    if allow_uint8 and images.dtype == torch.uint8:
+        return                                   # every uint8 value is a valid 8-bit pixel
     if not images.is_floating_point():
         raise InputRangeError(f"{name} must be a float tensor in [0, 1], got dtype {images.dtype}; "
                               "divide uint8 images by 255")

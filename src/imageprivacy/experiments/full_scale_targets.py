@@ -53,10 +53,12 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     first, second = train.subset(torch.arange(half)), train.subset(torch.arange(half, len(train)))
     results = {"experiment": "full-scale-targets", "config": config, "rows": rows}
     gen_path = out_dir / "generator.safetensors"
-    if rows and gen_path.exists():          # resuming: the generator these rows used
+    needs_generator = any(run.split("/")[0] in ("confoundergan", "ood") for run in cfg.runs)
+    gan = None
+    if needs_generator and rows and gen_path.exists():          # resuming: the generator these rows used
         gan = load_protection(gen_path, device=cfg.device)
         results["generator"] = previous["generator"]
-    else:
+    elif needs_generator:
         start = time.perf_counter()
         gan = ConfounderGAN(epsilon=cfg.epsilon, device=cfg.device, seed=cfg.seed, **cfg.generator)
         gan.fit(first.random_subset(cfg.fit_size, seed=cfg.seed), progress=progress)
@@ -66,11 +68,13 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
                                 "label_consistency_all_60k": gan.label_consistency(train),
                                 "label_consistency_unseen_30k": gan.label_consistency(second)}
     classwise = ClassWiseNoise(epsilon=cfg.epsilon, block=4, seed=cfg.seed).fit(train)
-    sets = {"confoundergan": train.with_images(gan.protect(train.images)),
-            "ood": second.with_images(gan.protect(second.images)),
-            "classwise": train.with_images(classwise.protect(train.images, train.labels))}
+    sets = {"classwise": train.with_images(classwise.protect(train.images, train.labels))}
     originals = {"confoundergan": train, "ood": second, "classwise": train}
+    if gan is not None:
+        sets["confoundergan"] = train.with_images(gan.protect(train.images))
+        sets["ood"] = second.with_images(gan.protect(second.images))
     results["quality"] = {k: protection_quality(originals[k].images, v.images) for k, v in sets.items()}
+    sets["clean"] = train
     progress("quality", results["quality"])
     for run in cfg.runs:
         if run in done:
@@ -95,10 +99,12 @@ def main() -> None:
     p.add_argument("--fit-size", type=int, default=10_000)
     p.add_argument("--victim-epochs", type=int, default=10)
     p.add_argument("--victim-width", type=int, default=16)
+    p.add_argument("--runs", default=",".join(TargetConfig.runs), help="comma list of METHOD/RECIPE")
     p.add_argument("--generator", default='{"epochs": 3, "f_epochs": 1}', help="ConfounderGAN options, JSON")
     args = p.parse_args()
     cfg = TargetConfig(fit_size=args.fit_size, generator=json.loads(args.generator),
-                       victim_epochs=args.victim_epochs, victim_width=args.victim_width, device=args.device)
+                       victim_epochs=args.victim_epochs, victim_width=args.victim_width, device=args.device,
+                       runs=tuple(args.runs.split(",")))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     run_targets(cfg, Path(args.out), progress=lambda e, v: print(e, json.dumps(v, default=str), flush=True))
 

@@ -60,8 +60,10 @@ class MixtureGenerator(nn.Module):
                                                        cfg.pattern_cells))
 
     def mixing_logits(self, x: torch.Tensor) -> torch.Tensor:
-        view = F.interpolate(x, size=(self.cfg.view_size, self.cfg.view_size), mode="bilinear",
-                             align_corners=False, antialias=x.shape[-1] > self.cfg.view_size)
+        size = self.cfg.view_size
+        # Down-scaling a large image needs antialiasing, or the view aliases into noise.
+        view = x if x.shape[2:] == (size, size) else F.interpolate(
+            x, size=(size, size), mode="bilinear", align_corners=False, antialias=max(x.shape[2:]) > size)
         feats = F.adaptive_avg_pool2d(self.encoder(view), 4)
         return self.head(feats)
 

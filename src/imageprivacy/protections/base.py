@@ -72,7 +72,7 @@ class Protection:
         if not self.fitted:
             raise NotFittedError(f"{type(self).__name__}.protect called before fit (or load)")
         as_uint8 = images.dtype == torch.uint8 if isinstance(images, torch.Tensor) else False
-        check_images(images.float() / 255.0 if as_uint8 else images, channels=self.channels)
+        check_images(images, channels=self.channels, allow_uint8=True)
         if self.needs_labels_to_protect:
             if labels is None:
                 raise MissingLabelsError(f"{type(self).__name__} needs the labels of the images it "

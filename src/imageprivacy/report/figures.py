@@ -13,6 +13,14 @@ STYLE = {"clean": ("black", "-"), "random": ("grey", ":"), "classwise": ("tab:bl
          "confoundergan": ("tab:red", "-")}
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Write a finished figure as PNG and free it (pyplot keeps every open figure alive)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def accuracy_curves(victims: list[dict], path: Path, chance: float | None = None) -> Path:
     """One panel per victim recipe: clean test accuracy per epoch for each training set."""
     recipes = list(dict.fromkeys(v["recipe_name"] for v in victims))
@@ -26,10 +34,7 @@ def accuracy_curves(victims: list[dict], path: Path, chance: float | None = None
             ax.axhline(chance, color="lightgrey", lw=0.8)
         ax.set(title=f"victim: {recipe}", xlabel="epoch", ylabel="clean test accuracy", ylim=(0, 1))
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def protection_grid(images: dict[str, torch.Tensor], epsilon: float, path: Path, columns: int = 8) -> Path:
@@ -55,7 +60,4 @@ def protection_grid(images: dict[str, torch.Tensor], epsilon: float, path: Path,
             else:
                 ax.imshow(img.transpose(1, 2, 0).clip(0, 1))
         axes[r][0].set_title(label, fontsize=7, loc="left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

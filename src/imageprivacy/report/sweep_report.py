@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from imageprivacy.report.figures import STYLE  # noqa: E402
+from imageprivacy.report.figures import STYLE, save_figure  # noqa: E402
 
 
 def sweep_table(rows: list[dict]) -> list[str]:
@@ -39,10 +39,7 @@ def sweep_figure(rows: list[dict], path: Path) -> Path:
                 ax.plot(*zip(*pts), line, color=color, marker="o", label=method)
         ax.set(title=f"victim: {recipe}", xlabel="epsilon (/255)", ylabel="final clean test accuracy", ylim=(0, 1))
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_sweep_report(run_dir: str | Path) -> Path:
