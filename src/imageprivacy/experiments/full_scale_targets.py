@@ -55,8 +55,9 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     gen_path = out_dir / "generator.safetensors"
     needs_generator = any(run.split("/")[0] in ("confoundergan", "ood") for run in cfg.runs)
     gan = None
-    if needs_generator and rows and gen_path.exists():          # resuming: the generator these rows used
-        gan = load_protection(gen_path, device=cfg.device)
+    made_by = {k: config[k] for k in ("data", "epsilon", "fit_size", "generator", "seed")}
+    if needs_generator and gen_path.exists() and previous.get("generator", {}).get("made_by") == made_by:
+        gan = load_protection(gen_path, device=cfg.device)       # resuming: the generator of earlier rows
         results["generator"] = previous["generator"]
     elif needs_generator:
         start = time.perf_counter()
@@ -66,7 +67,9 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
         results["generator"] = {"repr": repr(gan), "fit_seconds": time.perf_counter() - start,
                                 "history": gan.training.history, "checkpoint": str(gen_path),
                                 "label_consistency_all_60k": gan.label_consistency(train),
-                                "label_consistency_unseen_30k": gan.label_consistency(second)}
+                                "label_consistency_unseen_30k": gan.label_consistency(second),
+                                "made_by": made_by}
+        write_results({**results, **provenance(cfg.device)}, out)
     classwise = ClassWiseNoise(epsilon=cfg.epsilon, block=4, seed=cfg.seed).fit(train)
     sets = {"classwise": train.with_images(classwise.protect(train.images, train.labels))}
     originals = {"confoundergan": train, "ood": second, "classwise": train}
