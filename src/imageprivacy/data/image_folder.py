@@ -57,7 +57,7 @@ def _check_options(size: int | None, channels: int | None, max_per_class: int | 
         raise ValueError(f"max_per_class must be a positive int, got {max_per_class!r}")
 
 
-def _decode_all(paths, size: int | None, skipped: Skipped, limit: int | None = None) -> list[tuple[Path, torch.Tensor]]:
+def decode_readable(paths, size: int | None, skipped: Skipped, limit: int | None = None) -> list[tuple[Path, torch.Tensor]]:
     """Decoded (and resized) pixels of up to `limit` readable files; the rest go to `skipped`."""
     decoded = []
     for path in paths:
@@ -108,7 +108,7 @@ def read_image_folder(root: str | Path, size: int | None = None, channels: int |
     decoded, labels = [], []
     for label, class_dir in enumerate(class_dirs):
         # A class folder with no images keeps its index, so sibling splits agree on the classes.
-        found = _decode_all(iter_image_files(class_dir), size, skipped, max_per_class)
+        found = decode_readable(iter_image_files(class_dir), size, skipped, max_per_class)
         decoded += found
         labels += [label] * len(found)
     if not decoded:
@@ -132,7 +132,7 @@ def read_unlabeled_folder(root: str | Path, size: int | None = None,
     if not root.is_dir():
         raise DatasetError(f"image folder {root} does not exist")
     skipped: Skipped = []
-    decoded = _decode_all(iter_image_files(root), size, skipped)
+    decoded = decode_readable(iter_image_files(root), size, skipped)
     if not decoded:
         raise DatasetError(f"no readable image in {root} ({len(skipped)} files skipped)")
     return ImageSet(_stack(decoded, channels, root), None, [], _set_name(root)), skipped

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import torch
 
-from imageprivacy.data.image_files import read_image
-from imageprivacy.data.image_folder import Skipped, convert_channels, resize_pixels
+from imageprivacy.data.image_folder import Skipped, convert_channels, decode_readable
 from imageprivacy.data.imageset import ImageSet
-from imageprivacy.errors import CorruptImageError, DatasetError, InputShapeError
+from imageprivacy.errors import DatasetError, InputShapeError
 
 ISIC2017_CLASSES = ["nevus/other", "melanoma", "seborrheic keratosis"]
 ISIC2017_PARTS = {"train": "Training", "val": "Validation", "test": "Test_v2"}
@@ -62,7 +61,7 @@ def read_isic2017(data_dir: str | Path, split: str = "train", size: int = 64) ->
     image_dir = data_dir / f"ISIC-2017_{part}_Data"
     image_dir = image_dir if image_dir.is_dir() else data_dir      # images may also lie beside the CSV
     skipped: Skipped = []
-    images, labels = [], []
+    labelled: list[tuple[Path, int]] = []
     for image_id, melanoma, keratosis in _read_ground_truth(csv_path):
         path = _find_image(image_dir, image_id)
         if path is None:
@@ -71,13 +70,11 @@ def read_isic2017(data_dir: str | Path, split: str = "train", size: int = 64) ->
         if melanoma and keratosis:
             skipped.append((str(path), "marked both melanoma and seborrheic keratosis"))
             continue
-        try:
-            pixels = read_image(path).pixels
-        except CorruptImageError as err:
-            skipped.append((str(path), getattr(err, "reason", str(err))))
-            continue
-        images.append(convert_channels(resize_pixels(pixels, size), 3))
-        labels.append(1 if melanoma else 2 if keratosis else 0)
+        labelled.append((path, 1 if melanoma else 2 if keratosis else 0))
+    label_of = dict(labelled)
+    decoded = decode_readable([path for path, _ in labelled], size, skipped)
+    images = [convert_channels(pixels, 3) for _, pixels in decoded]
+    labels = [label_of[path] for path, _ in decoded]
     if not images:
         raise DatasetError(f"no readable ISIC image for {csv_path.name} in {image_dir} "
                            f"({len(skipped)} rows skipped); {ISIC_HELP}")
