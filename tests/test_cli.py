@@ -101,3 +101,33 @@ def test_bad_arguments_exit_2(argv, message, capsys):
         main(argv)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method,options", [("classwise", ["block=2"]), ("cwp", []),
+                                            ("emn", ["mode=classwise", "surrogate_width=2", "max_rounds=1"])])
+def test_fit_then_protect_with_a_class_wise_method(workspace, tmp_path, method, options, capsys):
+    _, data, _ = workspace
+    ckpt = tmp_path / f"{method}.safetensors"
+    argv = ["fit", method, str(data), "--out", str(ckpt), "--epsilon", "8/255", "--quiet"]
+    assert main(argv + [arg for o in options for arg in ("--option", o)]) == 0
+    assert load_protection(ckpt).class_names == ["class0", "class1", "class2"]
+    assert main(["protect", "--checkpoint", str(ckpt), str(data), str(tmp_path / "out")]) == 0
+    written = sorted(p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.png"))
+    assert written == sorted(p.relative_to(data) for p in data.rglob("*.png"))
+
+
+def test_class_wise_method_without_class_folders_says_so(workspace, tmp_path, capsys):
+    _, data, _ = workspace
+    ckpt = tmp_path / "cw.safetensors"
+    assert main(["fit", "classwise", str(data), "--out", str(ckpt), "--quiet"]) == 0
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.fromarray(np.full((16, 16), 90, dtype=np.uint8)).save(loose / "a.png")
+    assert main(["protect", "--checkpoint", str(ckpt), str(loose), str(tmp_path / "out")]) == 2
+    assert "folder named after its class" in capsys.readouterr().err
+
+
+def test_fit_rejects_an_option_the_method_does_not_take(workspace, tmp_path, capsys):
+    _, data, _ = workspace
+    assert main(["fit", "random", str(data), "--out", str(tmp_path / "r.safetensors"), "--option", "block=2"]) == 2
+    assert "block" in capsys.readouterr().err

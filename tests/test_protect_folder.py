@@ -192,3 +192,37 @@ def test_cli_reports_skipped_files_and_the_jpeg_warning(photos, tmp_path, monkey
     assert protect_command.run(_cli_args(photos, tmp_path / "out", "--generator", "g.safetensors")) == 0
     assert protect_command.run(_cli_args(photos, photos / "out", "--generator", "g.safetensors")) == 2
     assert protect_command.run(_cli_args(tmp_path / "nothing", tmp_path / "o", "--generator", "g")) == 2
+
+
+class ClassSign(AddNoise):
+    """Test double that chooses its noise by class: +epsilon for class 0, -epsilon for class 1."""
+
+    needs_labels_to_protect = True
+
+    def __init__(self):
+        super().__init__()
+        self.class_names, self.num_classes = ["up", "down"], 2
+
+    def _noise(self, x, labels):
+        return self.epsilon * (1 - 2 * labels.float()).view(-1, 1, 1, 1).expand_as(x)
+
+
+def test_class_folders_give_the_labels(tmp_path):
+    for name in ("up", "down"):
+        _save(tmp_path / "in" / name / "x" / "img.png", np.full((4, 4, 3), 100, dtype=np.uint8))
+    summary = protect_path(ClassSign(), tmp_path / "in", tmp_path / "out", batch_size=8)
+    assert summary.written == 2
+    level = budget_in_levels(EPS)
+    assert (read_image(tmp_path / "out/up/x/img.png").pixels == 100 + level).all()
+    assert (read_image(tmp_path / "out/down/x/img.png").pixels == 100 - level).all()
+
+
+@pytest.mark.parametrize("rel", ["loose.png", "sideways/img.png"])
+def test_files_without_a_known_class_folder_are_refused_before_any_work(tmp_path, rel):
+    from imageprivacy.errors import MissingLabelsError
+
+    _save(tmp_path / "in" / "up" / "ok.png", np.full((4, 4, 3), 100, dtype=np.uint8))
+    _save(tmp_path / "in" / rel, np.full((4, 4, 3), 100, dtype=np.uint8))
+    with pytest.raises(MissingLabelsError, match=rel.split("/")[0]):
+        protect_path(ClassSign(), tmp_path / "in", tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))

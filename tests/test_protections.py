@@ -33,7 +33,8 @@ def test_protect_respects_budget(name, rgb, fit_protection, tiny_set, tiny_rgb_s
     assert torch.equal(data.images, before), "protect modified its input"
     assert out.dtype == torch.uint8 and out.shape == data.images.shape
     change = (out.int() - data.images.int()).abs()
-    assert change.max() <= budget_in_levels(EPS) == 12
+    if method.bounded:                  # class-wise patches replace pixels: test_baselines checks them
+        assert change.max() <= budget_in_levels(EPS) == 12
     assert change.max() > 0, "the protection changed nothing"
 
     x = data.float()
@@ -41,7 +42,8 @@ def test_protect_respects_budget(name, rgb, fit_protection, tiny_set, tiny_rgb_s
     out_f = method.protect(x, _labels_for(method, data))
     assert torch.equal(x, x_before)
     assert out_f.dtype == x.dtype and out_f.shape == x.shape
-    assert (out_f - x).abs().max() <= EPS + 1e-6
+    if method.bounded:
+        assert (out_f - x).abs().max() <= EPS + 1e-6
     assert out_f.min() >= 0 and out_f.max() <= 1
 
 

@@ -1,4 +1,6 @@
 """Classifier training, augmentations by name, and the unauthorized trainer's recipes."""
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -7,7 +9,8 @@ from imageprivacy.attacks.victim import VICTIM_RECIPES, train_victim, victim_rec
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.errors import MissingLabelsError
 from imageprivacy.nets import build_net
-from imageprivacy.training import TrainHistory, TrainRecipe, accuracy, train_classifier
+from imageprivacy.training import (TrainHistory, TrainRecipe, accuracy, mix_batch, pgd_examples,
+                                   train_classifier)
 from imageprivacy.training.augment import AUGMENTATIONS, build_augmentation
 
 
@@ -54,7 +57,7 @@ def test_train_history_best_and_final():
 
 
 def test_augmentations_by_name():
-    assert set(AUGMENTATIONS) == {"crop", "flip"}
+    assert set(AUGMENTATIONS) == {"crop", "flip", "cutout", "autoaugment", "ueraser"}
     x = torch.rand(16, 1, 12, 12)
     assert torch.equal(build_augmentation((), (12, 12))(x), x)
     flipped = build_augmentation(["flip"], (12, 12))(x)
@@ -93,3 +96,95 @@ def test_train_victim_reports_best_and_final(tiny_set, tiny_test_set):
     assert result["best_test_acc"] > 0.5
     with pytest.raises(MissingLabelsError):
         train_victim(ImageSet(tiny_set.images), tiny_test_set, victim_recipe("linear", epochs=1))
+
+
+@pytest.mark.parametrize("name", ["cutout", "autoaugment", "ueraser"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_new_augmentations_keep_shape_and_range(name, channels):
+    x = torch.rand(12, channels, 16, 16)
+    y = build_augmentation([name], (16, 16))(x)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert 0.0 <= y.min() and y.max() <= 1.0 and not torch.equal(y, x)
+
+
+def test_cutout_cuts_one_square_of_half_the_side():
+    y = build_augmentation(["cutout"], (32, 32))(torch.ones(64, 1, 32, 32))
+    holes = (y == 0).sum((1, 2, 3))
+    assert holes.max() == 16 * 16 and holes.min() >= 8 * 8          # whole, or cut off by the border
+    assert set(y.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_autoaugment_on_gray_stays_gray_through_colour_ops():
+    from imageprivacy.training.augment import PerImageAutoAugment
+    aug = PerImageAutoAugment()
+    gray = torch.rand(8, 1, 16, 16).expand(-1, 3, -1, -1)
+    for subpolicy in aug.subpolicies:            # "color" is among them and needs 3 channels
+        out = subpolicy(gray)
+        assert torch.allclose(out, out.mean(1, keepdim=True).expand_as(out), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["mixup", "cutmix"])
+def test_mix_batch_mixes_images_and_labels(kind):
+    x, y = torch.rand(8, 3, 16, 16), torch.arange(8) % 4
+    mixed = mix_batch(kind, x, y)
+    assert mixed.images.shape == x.shape and 0.0 <= mixed.lam <= 1.0
+    targets = mixed.soft_targets(4)
+    assert torch.allclose(targets.sum(1), torch.ones(8)) and targets.max() <= 1.0
+    dominant = mixed.dominant_labels
+    assert torch.equal(dominant, y if mixed.lam >= 0.5 else mixed.labels_b)
+    assert torch.isfinite(mixed.loss(torch.randn(8, 4)))
+    with pytest.raises(ValueError, match="unknown label mixing 'mixout'"):
+        mix_batch("mixout", x, y)
+
+
+@pytest.mark.parametrize("options", [dict(mix="mixup"), dict(mix="cutmix"),
+                                     dict(adversarial_epsilon=8 / 255, adversarial_steps=2),
+                                     dict(mix="cutmix", adversarial_epsilon=8 / 255, adversarial_steps=1),
+                                     dict(augment=("cutout", "autoaugment", "ueraser"))])
+def test_train_classifier_with_mixing_and_adversarial_training(tiny_set, tiny_test_set, options):
+    recipe = TrainRecipe(**{"epochs": 1, "batch_size": 32, "lr": 0.05, "augment": (), **options})
+    model = build_net("small-cnn", 1, 4, width=4)
+    history = train_classifier(model, tiny_set.images, tiny_set.labels, recipe, seed=0,
+                               test=(tiny_test_set.images, tiny_test_set.labels))
+    assert len(history.train_acc) == len(history.test_acc) == 1 and 0.0 <= history.train_acc[0] <= 1.0
+    assert torch.isfinite(torch.tensor(history.train_loss)).all()
+    json.dumps(recipe.to_dict())                                  # results files stay JSON
+
+
+def test_pgd_examples_stay_in_the_ball_raise_the_loss_and_restore_train_mode():
+    torch.manual_seed(0)
+    model = build_net("small-cnn", 3, 4, width=4).train()
+    x, y = torch.rand(8, 3, 16, 16), torch.arange(8) % 4
+    loss_fn = lambda logits: nn.functional.cross_entropy(logits, y)   # noqa: E731
+    eps = 8 / 255
+    adv = pgd_examples(model, x, loss_fn, eps, steps=5)
+    assert (adv - x).abs().max() <= eps + 1e-6 and 0.0 <= adv.min() and adv.max() <= 1.0
+    assert model.training and all(p.grad is None for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        assert loss_fn(model(adv)) > loss_fn(model(x))
+    with pytest.raises(ValueError, match="epsilon"):
+        pgd_examples(model, x, loss_fn, 0.0)
+
+
+def test_train_recipe_defaults_and_validation():
+    recipe = TrainRecipe()
+    assert (recipe.mix, recipe.adversarial_epsilon, recipe.adversarial_steps) == (None, 0.0, 10)
+    assert (recipe.epochs, recipe.batch_size, recipe.lr, recipe.augment) == (10, 128, 0.1, ("crop", "flip"))
+    assert TrainRecipe(augment=["flip"]).augment == ("flip",)
+    with pytest.raises(ValueError, match="unknown label mixing"):
+        TrainRecipe(mix="mixout")
+    with pytest.raises(ValueError, match="adversarial_epsilon"):
+        TrainRecipe(adversarial_epsilon=8.0)
+    with pytest.raises(ValueError, match="adversarial_steps"):
+        TrainRecipe(adversarial_steps=0)
+
+
+def test_victim_recipe_overrides_mixing_and_adversarial_training():
+    recipe = victim_recipe("small-cnn", mix="cutmix", adversarial_epsilon=4 / 255, adversarial_steps=3)
+    assert (recipe.train.mix, recipe.train.adversarial_epsilon, recipe.train.adversarial_steps) == \
+        ("cutmix", 4 / 255, 3)
+    assert recipe.to_dict()["mix"] == "cutmix" and victim_recipe("small-cnn").to_dict()["mix"] is None
+    assert VICTIM_RECIPES["small-cnn"].train.mix is None                # the registry is not modified
+    with pytest.raises(ValueError, match="unknown label mixing"):
+        victim_recipe("linear", mix="mixout")

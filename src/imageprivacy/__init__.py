@@ -5,9 +5,10 @@
     protected = cg.protect(images)        # uint8 or [0, 1] float, (N, C, H, W)
 """
 from imageprivacy.data import ImageSet, load_dataset
-from imageprivacy.protections import (PROTECTIONS, ClassWiseNoise, ConfounderGAN, Protection, RandomNoise,
-                                      load_protection, save_protection)
+from imageprivacy.protections import (PROTECTIONS, ClassWisePatches, ClassWiseNoise, ConfounderGAN,
+                                      ErrorMinimizingNoise, Protection, RandomNoise, load_protection,
+                                      save_protection)
 
 __version__ = "0.1.0"
 __all__ = ["ImageSet", "load_dataset", "PROTECTIONS", "Protection", "ConfounderGAN", "ClassWiseNoise",
-           "RandomNoise", "load_protection", "save_protection", "__version__"]
+           "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise", "load_protection", "save_protection", "__version__"]

@@ -13,6 +13,12 @@ Batching. Images (or channel parts) of the same (C, H, W) are protected together
 `batch_size` of them and BATCH_VALUES_LIMIT values, so many small images run fast and one large
 image runs alone. Images wait for batch-mates only within PENDING_VALUES_LIMIT.
 
+Labels. A method that chooses its noise by class (`needs_labels_to_protect`) takes each file's
+label from its class folder, INPUT/<class>/... (see `imageprivacy.folder_labels`).
+
+Budget. Bounded methods are checked against epsilon before anything is written; class-wise
+patches replace pixels (`bounded = False`), so only their outputs' shape and type are checked.
+
 Resume and failures. An existing output that decodes with the size of its input is counted as
 `resumed` and not redone (writes are atomic, so an output that exists is complete), unless
 `overwrite_outputs`. A file that cannot be decoded is skipped with its reason and the job goes on.
@@ -28,7 +34,8 @@ from pathlib import Path
 import torch
 
 from imageprivacy.data.image_files import DecodedImage, read_image, write_png
-from imageprivacy.errors import CorruptImageError, MissingLabelsError, NotFittedError
+from imageprivacy.errors import CorruptImageError, NotFittedError
+from imageprivacy.folder_labels import labels_from_folders
 from imageprivacy.output_plan import OutputJob, already_done, plan_outputs
 from imageprivacy.protections.base import Progress, Protection, apply_noise_uint8, budget_in_levels
 
@@ -62,17 +69,19 @@ def _split(pixels: torch.Tensor, channels: int) -> list[torch.Tensor]:
     return [pixels.expand(3, -1, -1)]                               # gray replicated to RGB
 
 
-def _merge(original: torch.Tensor, parts: list[torch.Tensor], epsilon: float) -> torch.Tensor:
+def _merge(original: torch.Tensor, parts: list[torch.Tensor], epsilon: float, bounded: bool) -> torch.Tensor:
     if len(parts) > 1:
         return torch.cat(parts)
     if parts[0].shape[0] == original.shape[0]:
         return parts[0]
     mean = parts[0].float().mean(dim=0, keepdim=True).round()      # 3-channel protection, gray image
+    if not bounded:
+        return mean.to(torch.uint8)
     return apply_noise_uint8(original, (mean - original.float()) / 255.0, epsilon)
 
 
 def _check_budget(original: torch.Tensor, protected: torch.Tensor, epsilon: float, rel: str) -> None:
-    limit = budget_in_levels(epsilon)
+    limit = budget_in_levels(epsilon) if epsilon < 1.0 else 255
     worst = (protected.to(torch.int16) - original.to(torch.int16)).abs().max().item()
     if protected.shape != original.shape or protected.dtype != torch.uint8 or worst > limit:
         raise RuntimeError(f"bug: protected {rel} is {protected.dtype} {tuple(protected.shape)} and differs by "
@@ -95,12 +104,12 @@ class _Batcher:
         self.buckets: dict[tuple, list] = {}
         self.waiting_values = self.waiting_parts = 0
 
-    def add(self, job: OutputJob, image: DecodedImage) -> None:
+    def add(self, job: OutputJob, image: DecodedImage, label: int | None = None) -> None:
         parts = _split(image.pixels, self.protection.channels)
         waiting = _Waiting(job, image, [None] * len(parts), len(parts))
         for index, part in enumerate(parts):
             bucket = self.buckets.setdefault(tuple(part.shape), [])
-            bucket.append((waiting, index, part))
+            bucket.append((waiting, index, part, label))
             self.waiting_values, self.waiting_parts = self.waiting_values + part.numel(), self.waiting_parts + 1
             if len(bucket) >= self.batch_size or (len(bucket) + 1) * part.numel() > BATCH_VALUES_LIMIT:
                 self.flush(tuple(part.shape))
@@ -115,8 +124,11 @@ class _Batcher:
     def flush(self, shape: tuple) -> None:
         started = time.perf_counter()
         entries = self.buckets.pop(shape)
-        protected = self.protection.protect(torch.stack([part for _, _, part in entries]))
-        for (waiting, index, part), out in zip(entries, protected):
+        labels = None
+        if self.protection.needs_labels_to_protect:
+            labels = torch.tensor([label for *_, label in entries], dtype=torch.long)
+        protected = self.protection.protect(torch.stack([part for _, _, part, _ in entries]), labels)
+        for (waiting, index, part, _), out in zip(entries, protected):
             waiting.parts[index], waiting.missing = out, waiting.missing - 1
             self.waiting_values, self.waiting_parts = self.waiting_values - part.numel(), self.waiting_parts - 1
             if waiting.missing == 0:
@@ -125,8 +137,10 @@ class _Batcher:
 
     def _write(self, waiting: _Waiting) -> None:
         image, job = waiting.image, waiting.job
-        result = _merge(image.pixels, waiting.parts, self.protection.epsilon)
-        _check_budget(image.pixels, result, self.protection.epsilon, job.rel)
+        bounded = getattr(self.protection, "bounded", True)
+        result = _merge(image.pixels, waiting.parts, self.protection.epsilon, bounded)
+        # An unbounded method (patches) may change any pixel it owns: only shape and dtype are checked.
+        _check_budget(image.pixels, result, self.protection.epsilon if bounded else 1.0, job.rel)
         write_png(job.target, result, image.alpha, original_mode=image.mode, icc_profile=image.icc_profile)
         self.summary.written += 1
         self.report("image", {"path": job.rel, "status": "written"})
@@ -139,17 +153,19 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
         raise NotFittedError(f"{type(protection).__name__} must be fitted (or loaded) before protecting files")
     if protection.channels not in (1, 3):
         raise ValueError(f"protections of 1 or 3 channels are supported, got {protection.channels}")
-    if protection.needs_labels_to_protect:
-        raise MissingLabelsError(f"{type(protection).__name__} chooses its noise by class; image files have no labels")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     started = time.perf_counter()
     jobs = plan_outputs(input_path, output_path)
+    labels = [None] * len(jobs)
+    if protection.needs_labels_to_protect:   # refuse before any work, naming the file without a class
+        labels = labels_from_folders([job.rel for job in jobs], getattr(protection, "class_names", None),
+                                     type(protection).__name__)
     report = progress or (lambda event, values: None)
     summary = ProtectSummary(output=Path(output_path))
     batcher = _Batcher(protection, batch_size, summary, report)
     report("start", {"total": len(jobs)})
-    for job in jobs:
+    for job, label in zip(jobs, labels):
         if not overwrite_outputs and already_done(job):
             summary.resumed += 1
             report("image", {"path": job.rel, "status": "resumed"})
@@ -160,7 +176,7 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
             summary.skipped.append((job.rel, getattr(err, "reason", str(err))))
             report("image", {"path": job.rel, "status": "skipped", "reason": summary.skipped[-1][1]})
             continue
-        batcher.add(job, image)
+        batcher.add(job, image, label)
     batcher.flush_all()
     summary.seconds = time.perf_counter() - started
     return summary

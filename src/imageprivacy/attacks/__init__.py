@@ -1,1 +1,1 @@
-"""Attacks on protections: the unauthorized trainer (victim) and its recipes."""
+"""Attacks on protections: the unauthorized trainer (victim), its recipes, and its data-side defences."""

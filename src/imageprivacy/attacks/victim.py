@@ -9,6 +9,10 @@ unauthorized trainer picks their own recipe, so protections are judged against s
 - "linear": a linear model on the pixels, SGD lr 0.01, no augmentation.
 
 Best and final test accuracy are both reported: early stopping at the best epoch is an attack.
+On top of a recipe the trainer may add defences (REFERENCE section 3): augmentations by name
+(`augment`, incl. "cutout", "autoaugment", "ueraser"), label mixing (`mix`), PGD adversarial
+training (`adversarial_epsilon`), and a data-side defence applied to the training set before
+training (`train_victim(..., defence=...)`, see attacks.defences).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
+from imageprivacy.attacks.defences import apply_defence
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.nets import build_net, count_parameters
 from imageprivacy.training import TrainRecipe, train_classifier
@@ -42,29 +47,38 @@ VICTIM_RECIPES: dict[str, VictimRecipe] = {
 
 
 def victim_recipe(name: str, epochs: int | None = None, width: int | None = None,
-                  arch: str | None = None, augment: tuple[str, ...] | None = None) -> VictimRecipe:
-    """A named recipe with optional overrides (epochs, width, architecture, augmentations)."""
+                  arch: str | None = None, augment: tuple[str, ...] | None = None,
+                  mix: str | None = None, adversarial_epsilon: float | None = None,
+                  adversarial_steps: int | None = None) -> VictimRecipe:
+    """A named recipe with optional overrides; None keeps the recipe's own value.
+
+    (No named recipe mixes labels or trains adversarially, so None for `mix` means no mixing.)
+    """
     if name not in VICTIM_RECIPES:
         raise ValueError(f"unknown victim recipe {name!r}; known: {sorted(VICTIM_RECIPES)}")
     recipe = VICTIM_RECIPES[name]
-    train = recipe.train
-    if epochs is not None:
-        train = replace(train, epochs=epochs)
-    if augment is not None:
-        train = replace(train, augment=tuple(augment))
+    overrides = {"epochs": epochs, "augment": None if augment is None else tuple(augment), "mix": mix,
+                 "adversarial_epsilon": adversarial_epsilon, "adversarial_steps": adversarial_steps}
+    # replace() re-runs TrainRecipe's validation, so a bad override fails here.
+    train = replace(recipe.train, **{k: v for k, v in overrides.items() if v is not None})
     return replace(recipe, arch=arch or recipe.arch, width=width if width is not None else recipe.width,
                    train=train)
 
 
 def train_victim(train: ImageSet, test: ImageSet, recipe: VictimRecipe, device="cpu", seed: int = 0,
-                 progress=None) -> dict:
-    """Train a fresh victim on `train` and report clean test accuracy per epoch, best and final."""
+                 progress=None, defence: str = "none", defence_options: dict | None = None) -> dict:
+    """Train a fresh victim on `train` and report clean test accuracy per epoch, best and final.
+
+    `defence` (attacks.defences.DEFENCES) is applied to the training set only; `test` stays clean.
+    """
     y_train = train.require_labels("the unauthorized trainer")
     y_test = test.require_labels("evaluating the unauthorized trainer")
+    defence_options = dict(defence_options or {})
+    train = apply_defence(defence, train, **defence_options)
     torch.manual_seed(seed)
     model = build_net(recipe.arch, train.channels, max(train.num_classes, test.num_classes),
                       width=recipe.width, image_size=train.image_size)
     history = train_classifier(model, train.images, y_train, recipe.train, device=device, seed=seed,
                                test=(test.images, y_test), progress=progress)
-    return {"recipe": recipe.to_dict(), "parameters": count_parameters(model), "seed": seed,
-            "train_size": len(train), **history.to_dict()}
+    return {"recipe": recipe.to_dict(), "defence": {"name": defence, "options": defence_options},
+            "parameters": count_parameters(model), "seed": seed, "train_size": len(train), **history.to_dict()}

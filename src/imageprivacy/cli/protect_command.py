@@ -28,7 +28,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("protect", help="protect an image file or a folder of images with a trained generator")
     p.add_argument("input", help="an image file, or a folder (searched recursively; hidden files are skipped)")
     p.add_argument("output", help="a folder for the protected PNGs (or a .png file when INPUT is one file)")
-    p.add_argument("--generator", required=True, help="the generator checkpoint (.safetensors)")
+    p.add_argument("--generator", "--checkpoint", dest="generator", required=True,
+                   help="a ConfounderGAN generator (train-generator) or any method's checkpoint (fit); methods "
+                        "that choose noise by class read each image's class from INPUT/<class>/...")
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, cuda:N")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="same-size images protected together")
     p.add_argument("--overwrite-outputs", action="store_true",

@@ -67,6 +67,18 @@ class ImageSet:
         """Same labels and classes, new pixels (e.g. the protected copy)."""
         return ImageSet(images, self.labels, list(self.class_names), name or self.name)
 
+    @staticmethod
+    def concat(parts: list["ImageSet"], name: str | None = None) -> "ImageSet":
+        """One set from several with the same classes and image shape (e.g. protected + natural parts)."""
+        if not parts:
+            raise ValueError("concat needs at least one ImageSet")
+        shapes = {tuple(p.images.shape[1:]) for p in parts}
+        if len(shapes) > 1:
+            raise InputShapeError(f"cannot concatenate images of shapes {sorted(shapes)}")
+        labels = None if any(p.labels is None for p in parts) else torch.cat([p.labels for p in parts])
+        return ImageSet(torch.cat([p.images for p in parts]), labels, list(parts[0].class_names),
+                        name or parts[0].name)
+
     def shuffled_indices(self, seed: int) -> torch.Tensor:
         return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
 

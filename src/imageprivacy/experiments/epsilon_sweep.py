@@ -29,7 +29,7 @@ class SweepConfig:
     recipes: tuple[str, ...] = ("paper", "small-cnn", "linear")
     victim_epochs: int = 5
     victim_width: int | None = 16
-    generator_epochs: int = 3
+    generator_epochs: int = 5        # the 10k exploration: 3 epochs do not protect, 5 begin to
     f_epochs: int = 1
     device: str = "cpu"
     seed: int = 0

@@ -1,7 +1,8 @@
 """Protections: every method is one class over `Protection`, reachable by name in PROTECTIONS."""
 from imageprivacy.protections.base import PROTECTIONS, Protection
 from imageprivacy.protections.checkpoint import load_protection, save_protection
-from imageprivacy.protections.unlearnable import ClassWiseNoise, ConfounderGAN, RandomNoise
+from imageprivacy.protections.unlearnable import (ClassWiseNoise, ClassWisePatches, ConfounderGAN,
+                                                  ErrorMinimizingNoise, RandomNoise)
 
 __all__ = ["PROTECTIONS", "Protection", "load_protection", "save_protection", "ConfounderGAN",
-           "ClassWiseNoise", "RandomNoise"]
+           "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise"]

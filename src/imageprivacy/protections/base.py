@@ -1,6 +1,7 @@
 """The base class of every protection: input checks, devices, batching and the 8-bit budget."""
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import torch
@@ -37,13 +38,17 @@ class Protection:
     """One protection method. Subclasses implement `_fit` (optional) and `_noise`.
 
     `protect` takes uint8 (N, C, H, W) and returns uint8, or float in [0, 1] and returns float in
-    [0, 1]; either way the change of every pixel is within `epsilon`.
+    [0, 1]; for a `bounded` method (every one but class-wise patches) the change of every pixel is
+    within `epsilon`.
     """
 
     name = "protection"
     needs_labels_to_fit = True
     needs_labels_to_protect = False
     trainable = False
+    # False only for methods that replace pixels (class-wise patches): `protect` then writes
+    # x + noise as it is instead of clipping the change to epsilon, which would erase the patch.
+    bounded = True
 
     def __init__(self, epsilon: float = 8 / 255, device: str | torch.device = "cpu", seed: int = 0,
                  batch_size: int = 256):
@@ -55,6 +60,7 @@ class Protection:
         self.batch_size = int(batch_size)
         self.fitted = False
         self.channels: int | None = None
+        self.class_names: list[str] = []        # what label k means; checkpoints keep it
 
     # --- public API -------------------------------------------------------------------------
     def fit(self, data, progress: Progress | None = None) -> "Protection":
@@ -62,6 +68,7 @@ class Protection:
         if self.needs_labels_to_fit:
             data.require_labels(f"{type(self).__name__}.fit")
         self.channels = data.channels
+        self.class_names = list(data.class_names)
         self._fit(data, progress or (lambda event, values: None))
         self.fitted = True
         return self
@@ -84,9 +91,14 @@ class Protection:
             # Methods compute in float32 whatever the caller's float type; the result keeps the caller's.
             x = (chunk.float() / 255.0 if as_uint8 else chunk.float()).to(self.device)
             y = None if labels is None else labels[start:start + self.batch_size].to(self.device)
-            noise = self._noise(x, y).clamp(-self.epsilon, self.epsilon).to(chunk.device)
-            if as_uint8:
+            noise = self._noise(x, y)
+            if self.bounded:
+                noise = noise.clamp(-self.epsilon, self.epsilon)
+            noise = noise.to(chunk.device)
+            if as_uint8 and self.bounded:
                 out.append(apply_noise_uint8(chunk, noise, self.epsilon))
+            elif as_uint8:
+                out.append(torch.round(chunk.float() + noise.float() * 255.0).clamp(0, 255).to(torch.uint8))
             else:
                 out.append((chunk + noise.to(chunk.dtype)).clamp(0.0, 1.0))
         return torch.cat(out) if out else images.clone()
@@ -113,3 +125,25 @@ class Protection:
 
     def _repr_fields(self) -> dict:
         return {"epsilon": f"{self.epsilon * 255:g}/255", "device": str(self.device)}
+
+    # --- checkpoint helpers (checkpoint.py calls checkpoint_state / from_checkpoint) ----------
+    def _checkpoint_meta(self, config: dict, **state) -> dict[str, str]:
+        """safetensors metadata: constructor `config` and fitted `state` as JSON, channels, class names."""
+        return {"config": json.dumps(config), "state": json.dumps(state), "channels": str(self.channels),
+                "class_names": json.dumps(self.class_names)}
+
+    @classmethod
+    def _from_meta(cls, meta: dict, device) -> tuple["Protection", dict]:
+        """A fitted-looking instance rebuilt from `_checkpoint_meta`'s output, plus its state dict.
+
+        Missing keys or a config the constructor rejects raise KeyError / TypeError / ValueError,
+        which `load_protection` turns into a CheckpointError.
+        """
+        self = cls(**json.loads(meta["config"]), device=device)
+        state = json.loads(meta.get("state", "{}"))
+        self.channels = int(meta["channels"])
+        self.class_names = list(json.loads(meta.get("class_names", "[]")))
+        if "num_classes" in state:
+            self.num_classes = int(state["num_classes"])
+        self.fitted = True
+        return self, state

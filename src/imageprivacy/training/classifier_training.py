@@ -3,17 +3,24 @@
 Images stay uint8 in memory and become float in [0, 1] one batch at a time on the device, so a
 60k-image set costs 47 MB rather than 188 MB, and augmentation happens after any protection was
 applied (never the other way round: an EMN-code bug REFERENCE section 3 warns about).
+
+Per batch: augment (kornia, by name) -> optional label mixing (`mix`) -> optional PGD adversarial
+examples crafted against the same loss (`adversarial_epsilon` > 0) -> one SGD step. With mixing, PGD
+maximises the soft-target loss of the mixed batch, i.e. it attacks exactly what is being trained.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.training.adversarial import pgd_examples
 from imageprivacy.training.augment import build_augmentation
+from imageprivacy.training.mixing import MIXES, mix_batch
 
 
 @dataclass
@@ -25,6 +32,20 @@ class TrainRecipe:
     weight_decay: float = 5e-4
     schedule: str = "cosine"                    # "cosine" (per step, to zero) or "constant"
     augment: tuple[str, ...] = ("crop", "flip")
+    mix: str | None = None                      # None, "mixup" or "cutmix" (Beta(1, 1) mixing weight)
+    adversarial_epsilon: float = 0.0            # L-inf PGD radius on [0, 1] pixels; 0 = standard training
+    adversarial_steps: int = 10                 # PGD steps (step size 2.5 eps / steps)
+
+    def __post_init__(self) -> None:
+        # Fail at construction, not after an hour of data loading, and keep to_dict JSON-friendly.
+        self.augment = tuple(self.augment)
+        if self.mix is not None and self.mix not in MIXES:
+            raise ValueError(f"unknown label mixing {self.mix!r}; known: None, {', '.join(MIXES)}")
+        if not 0.0 <= self.adversarial_epsilon <= 1.0:
+            raise ValueError(f"adversarial_epsilon must be in [0, 1] (pixel scale), "
+                             f"got {self.adversarial_epsilon}")
+        if self.adversarial_steps < 1:
+            raise ValueError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,8 +102,15 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
             idx = order[start:start + recipe.batch_size]
             x = augment(images[idx].to(device).float() / 255.0)
             y = labels[idx].to(device)
+            if recipe.mix:
+                mixed = mix_batch(recipe.mix, x, y)
+                x, loss_fn, y = mixed.images, mixed.loss, mixed.dominant_labels
+            else:
+                loss_fn = partial(F.cross_entropy, target=y)
+            if recipe.adversarial_epsilon > 0:
+                x = pgd_examples(model, x, loss_fn, recipe.adversarial_epsilon, recipe.adversarial_steps)
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = loss_fn(logits)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

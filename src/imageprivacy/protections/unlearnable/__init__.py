@@ -1,5 +1,7 @@
 """Unlearnable-image protections: ConfounderGAN and the baselines it is compared with."""
+from imageprivacy.protections.unlearnable.classwise_patches import ClassWisePatches
 from imageprivacy.protections.unlearnable.confounder_gan import ConfounderGAN
+from imageprivacy.protections.unlearnable.error_minimizing_noise import ErrorMinimizingNoise
 from imageprivacy.protections.unlearnable.noise_baselines import ClassWiseNoise, RandomNoise
 
-__all__ = ["ConfounderGAN", "ClassWiseNoise", "RandomNoise"]
+__all__ = ["ConfounderGAN", "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise"]

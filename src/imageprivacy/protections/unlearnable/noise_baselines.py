@@ -39,6 +39,16 @@ class RandomNoise(Protection):
     def _repr_fields(self):
         return {**super()._repr_fields(), "distribution": self.distribution}
 
+    # A checkpoint holds the config only (safetensors accepts an empty tensor dict). A loaded
+    # RandomNoise restarts its random stream at `seed`, exactly as a fresh fit does.
+    def checkpoint_state(self) -> tuple[dict, dict]:
+        return {}, self._checkpoint_meta({"epsilon": self.epsilon, "distribution": self.distribution,
+                                          "seed": self.seed, "batch_size": self.batch_size})
+
+    @classmethod
+    def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "RandomNoise":
+        return cls._from_meta(meta, device)[0]
+
 
 @register
 class ClassWiseNoise(Protection):
@@ -71,3 +81,19 @@ class ClassWiseNoise(Protection):
 
     def _repr_fields(self):
         return {**super()._repr_fields(), "distribution": self.distribution, "block": self.block}
+
+    def checkpoint_state(self) -> tuple[dict, dict]:
+        config = {"epsilon": self.epsilon, "distribution": self.distribution, "block": self.block,
+                  "seed": self.seed, "batch_size": self.batch_size}
+        return ({"patterns": self.patterns.detach().cpu().contiguous()},
+                self._checkpoint_meta(config, num_classes=self.num_classes))
+
+    @classmethod
+    def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ClassWiseNoise":
+        self, state = cls._from_meta(meta, device)
+        patterns = tensors["patterns"]
+        if patterns.dim() != 4 or patterns.shape[:2] != (self.num_classes, self.channels):
+            raise ValueError(f"patterns of shape {tuple(patterns.shape)} do not fit "
+                             f"{self.num_classes} classes of {self.channels}-channel images")
+        self.patterns = patterns.float()
+        return self
