@@ -131,3 +131,14 @@ def test_fit_rejects_an_option_the_method_does_not_take(workspace, tmp_path, cap
     _, data, _ = workspace
     assert main(["fit", "random", str(data), "--out", str(tmp_path / "r.safetensors"), "--option", "block=2"]) == 2
     assert "block" in capsys.readouterr().err
+
+
+def test_evaluate_with_defence_mixing_and_adversarial_training(workspace, tmp_path, capsys):
+    _, data, _ = workspace
+    results = tmp_path / "eval.json"
+    assert main(["evaluate", "--train", str(data), "--test", str(data), "--recipe", "linear", "--epochs", "1",
+                 "--defence", "bit-depth", "--mix", "mixup", "--adversarial-epsilon", "4/255",
+                 "--out", str(results), "--quiet"]) == 0
+    result = json.loads(results.read_text())
+    assert result["defence"]["name"] == "bit-depth" and result["recipe"]["mix"] == "mixup"
+    assert result["recipe"]["adversarial_epsilon"] == pytest.approx(4 / 255)
