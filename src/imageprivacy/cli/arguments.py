@@ -49,3 +49,19 @@ def progress_printer(quiet: bool = False):
                               for k, v in values.items() if v is not None and k not in ("epochs",))
             print(f"   epoch {values['epoch']}/{values['epochs']}: {shown}", file=sys.stderr, flush=True)
     return progress
+
+
+def add_training_data(parser: argparse.ArgumentParser) -> None:
+    """DATA and the options that pick the labelled images a method is fitted on."""
+    parser.add_argument("data", help="a data set name (fashion-mnist, cifar10, svhn, bloodmnist, ...) or a folder "
+                                     "with one subfolder per class")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--train-size", type=int, default=0, help="use a seeded subset of this size (0 = all)")
+    parser.add_argument("--size", type=int, default=None, help="image folders: resize every image to SIZE x SIZE")
+
+
+def load_training_data(args):
+    from imageprivacy.data import load_dataset
+
+    data = load_dataset(args.data, split="train", data_dir=args.data_dir, size=args.size)
+    return data.random_subset(args.train_size, seed=args.seed) if args.train_size else data

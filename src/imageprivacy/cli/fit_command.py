@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.arguments import (add_common, add_training_data, budget, load_training_data,
+                                        progress_printer)
 
 
 def option(text: str) -> tuple[str, object]:
@@ -28,27 +29,20 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("fit", help="fit a protection method on labelled images and save it for `protect`")
     p.add_argument("method", choices=sorted(PROTECTIONS))
-    p.add_argument("data", help="a data set name (fashion-mnist, cifar10, ...) or a folder with one subfolder "
-                                "per class")
+    add_training_data(p)
     p.add_argument("--out", required=True, help="the checkpoint (.safetensors)")
-    p.add_argument("--data-dir", default=None)
     p.add_argument("--epsilon", type=budget, default=8 / 255, help="L-inf budget, e.g. 8/255 (default)")
     p.add_argument("--option", type=option, action="append", default=[], metavar="NAME=VALUE",
                    help="a constructor option of the method, e.g. mode=classwise (repeatable)")
-    p.add_argument("--train-size", type=int, default=0, help="use a seeded subset of this size (0 = all)")
-    p.add_argument("--size", type=int, default=None, help="image folders: resize every image to SIZE x SIZE")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from imageprivacy.data import load_dataset
     from imageprivacy.protections import PROTECTIONS, save_protection
 
-    data = load_dataset(args.data, split="train", data_dir=args.data_dir, **({"size": args.size} if args.size else {}))
-    if args.train_size:
-        data = data.random_subset(args.train_size, seed=args.seed)
+    data = load_training_data(args)
     cls = PROTECTIONS[args.method]
     try:
         method = cls(epsilon=args.epsilon, device=args.device, seed=args.seed, **dict(args.option))

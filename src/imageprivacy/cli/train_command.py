@@ -1,15 +1,14 @@
 """`imageprivacy train-generator DATA --out GEN.safetensors`: fit ConfounderGAN, save the generator."""
 from __future__ import annotations
 
-from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.arguments import (add_common, add_training_data, budget, load_training_data,
+                                        progress_printer)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train-generator", help="train a ConfounderGAN generator on labelled images")
-    p.add_argument("data", help="a data set name (fashion-mnist, cifar10, svhn, bloodmnist, ...) or a folder "
-                                "with one subfolder per class")
+    add_training_data(p)
     p.add_argument("--out", required=True, help="the generator checkpoint (.safetensors)")
-    p.add_argument("--data-dir", default=None)
     p.add_argument("--epsilon", type=budget, default=None,
                    help="L-inf budget, e.g. 16/255 (default: the paper's, 8/255 for RGB, 16/255 for 28x28 or gray)")
     p.add_argument("--epochs", type=int, default=5, help="generator epochs")
@@ -18,21 +17,15 @@ def add_parser(sub) -> None:
     p.add_argument("--kind", default="mixture", choices=["mixture", "direct"])
     p.add_argument("--alpha", type=float, default=1.0)
     p.add_argument("--c-ratio", type=float, default=0.8)
-    p.add_argument("--train-size", type=int, default=0, help="use a seeded subset of this size (0 = all)")
-    p.add_argument("--size", type=int, default=None, help="image folders: resize every image to SIZE x SIZE")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from imageprivacy.data import load_dataset
     from imageprivacy.protections import ConfounderGAN, save_protection
 
-    options = {"size": args.size} if args.size else {}
-    data = load_dataset(args.data, split="train", data_dir=args.data_dir, **options)
-    if args.train_size:
-        data = data.random_subset(args.train_size, seed=args.seed)
+    data = load_training_data(args)
     method = ConfounderGAN(epsilon=args.epsilon, kind=args.kind, epochs=args.epochs, f_epochs=args.f_epochs,
                            f_width=args.f_width, alpha=args.alpha, c_ratio=args.c_ratio, device=args.device,
                            seed=args.seed)

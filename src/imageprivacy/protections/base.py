@@ -147,3 +147,11 @@ class Protection:
             self.num_classes = int(state["num_classes"])
         self.fitted = True
         return self, state
+
+    def _class_tensor(self, tensors: dict, key: str) -> torch.Tensor:
+        """A checkpoint's (K, C, H, W) per-class tensor, checked against the classes and channels in its meta."""
+        value = tensors[key]
+        if value.dim() != 4 or value.shape[:2] != (self.num_classes, self.channels):
+            raise ValueError(f"{key} of shape {tuple(value.shape)} does not fit "
+                             f"{self.num_classes} classes of {self.channels}-channel images")
+        return value.float()

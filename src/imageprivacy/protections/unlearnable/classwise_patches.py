@@ -71,9 +71,5 @@ class ClassWisePatches(Protection):
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ClassWisePatches":
         self, state = cls._from_meta(meta, device)
         self.image_size = tuple(state["image_size"])
-        patches = tensors["patches"]
-        if patches.dim() != 4 or patches.shape[:2] != (self.num_classes, self.channels):
-            raise ValueError(f"patches of shape {tuple(patches.shape)} do not fit "
-                             f"{self.num_classes} classes of {self.channels}-channel images")
-        self.patches = patches.float()
+        self.patches = self._class_tensor(tensors, "patches")
         return self

@@ -182,11 +182,7 @@ class ErrorMinimizingNoise(Protection):
         self, state = cls._from_meta(meta, device)
         self.fit_record, self.image_size = state.get("fit_record", {}), tuple(state["image_size"])
         if self.mode == "classwise":
-            noise = tensors["class_noise"]
-            if noise.dim() != 4 or noise.shape[:2] != (self.num_classes, self.channels):
-                raise ValueError(f"class noise of shape {tuple(noise.shape)} does not fit "
-                                 f"{self.num_classes} classes of {self.channels}-channel images")
-            self.class_noise = noise.float()
+            self.class_noise = self._class_tensor(tensors, "class_noise")
             return self
         self.surrogate = build_net(self.surrogate_arch, self.channels, self.num_classes, width=self.surrogate_width,
                                    image_size=tuple(state["image_size"]))

@@ -91,9 +91,5 @@ class ClassWiseNoise(Protection):
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ClassWiseNoise":
         self, state = cls._from_meta(meta, device)
-        patterns = tensors["patterns"]
-        if patterns.dim() != 4 or patterns.shape[:2] != (self.num_classes, self.channels):
-            raise ValueError(f"patterns of shape {tuple(patterns.shape)} do not fit "
-                             f"{self.num_classes} classes of {self.channels}-channel images")
-        self.patterns = patterns.float()
+        self.patterns = self._class_tensor(tensors, "patterns")
         return self
