@@ -45,7 +45,10 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     out = out_dir / "results.json"
     config = json.loads(json.dumps(asdict(cfg)))
     previous = json.loads(out.read_text()) if out.exists() else {}
-    rows = previous.get("rows", []) if previous.get("config") == config else []
+    # Rows are per run: a later call asking for other runs keeps the finished ones of the same setup.
+    same_setup = {k: v for k, v in previous.get("config", {}).items() if k != "runs"} == \
+        {k: v for k, v in config.items() if k != "runs"}
+    rows = previous.get("rows", []) if same_setup else []
     done = {r["run"] for r in rows}
     train = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir)
     test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir)

@@ -1,0 +1,69 @@
+"""Training an image reconstructor on the attacker's own images (DPF paper, section 3.1.2).
+
+The attacker has a featurizer (released) and public images Q, so they make unlimited (image,
+features) pairs and minimise the L1 distance between psi(features) and the image. `featurize` is
+whatever maps their images to the features they attack: the released phi1 in the paper's threat
+model, or phi1 followed by a released obfuscator in the secondary attack of section 3.2.3.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from imageprivacy.attacks.reconstructors import Reconstructor
+from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
+
+KIND = "reconstructor"
+
+
+def train_reconstructor(reconstructor: Reconstructor, featurize: Callable[[torch.Tensor], torch.Tensor],
+                        images: torch.Tensor, epochs: int = 5, batch_size: int = 128, lr: float = 1e-3,
+                        device="cpu", seed: int = 0, progress=None) -> dict:
+    """Adam on the L1 loss over uint8 (N, C, H, W) `images`; `featurize` runs without gradients."""
+    device = torch.device(device)
+    reconstructor.to(device)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(reconstructor.parameters(), lr=lr)
+    history = {"l1": []}
+    for epoch in range(epochs):
+        reconstructor.train()
+        order = torch.randperm(len(images), generator=gen)
+        total = 0.0
+        for start in range(0, len(images), batch_size):
+            x = images[order[start:start + batch_size]].to(device).float() / 255.0
+            with torch.no_grad():
+                features = featurize(x)
+            loss = F.l1_loss(reconstructor(features), x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(x)
+        history["l1"].append(total / max(1, len(images)))
+        if progress:
+            progress("epoch", {"epoch": epoch + 1, "epochs": epochs, "l1": history["l1"][-1]})
+    reconstructor.eval()
+    return history
+
+
+@torch.no_grad()
+def reconstruct(reconstructor: Reconstructor, features: torch.Tensor, device="cpu",
+                batch_size: int = 256) -> torch.Tensor:
+    """Float [0, 1] images (on the CPU) from a feature bank, batch by batch, in eval mode."""
+    reconstructor.eval().to(device)
+    return torch.cat([reconstructor(features[s:s + batch_size].to(device).float()).cpu()
+                      for s in range(0, len(features), batch_size)])
+
+
+def save_reconstructor(reconstructor: Reconstructor, path: str | Path, extra: dict | None = None) -> Path:
+    return save_module(path, reconstructor, KIND, {**reconstructor.config(), **(extra or {})})
+
+
+def load_reconstructor(path: str | Path, device="cpu") -> tuple[Reconstructor, dict]:
+    """(reconstructor in eval mode, its config including any `extra` saved with it)."""
+    tensors, config = read_tensors(path, KIND)
+    model = Reconstructor(config["name"], tuple(config["feature_shape"]), tuple(config["image_shape"]))
+    return load_state(model, tensors, path).to(device).eval(), config

@@ -1,0 +1,4 @@
+"""The DPF release API under a short, stable name: `from imageprivacy.dpf import Release`."""
+from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig, Release, UnsafeReleaseError
+
+__all__ = ["DPFConfig", "DeepPoisoningFunction", "Release", "UnsafeReleaseError"]
