@@ -1,5 +1,6 @@
 """The target-run experiment, end to end on a tiny image folder: rows, OOD split, resume."""
 import json
+from dataclasses import replace
 
 from conftest import make_imageset, write_image_folder
 
@@ -28,3 +29,6 @@ def test_targets_end_to_end_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(full_scale_targets, "train_victim", no_more_training)
     again = run_targets(cfg, out, progress=lambda *a: None)
     assert again["rows"] == json.loads((out / "results.json").read_text())["rows"]
+    # Asking for a subset of the runs later keeps every finished row (rows are per run).
+    fewer = run_targets(replace(cfg, runs=("ood/linear",)), out, progress=lambda *a: None)
+    assert [r["run"] for r in fewer["rows"]] == list(cfg.runs)
