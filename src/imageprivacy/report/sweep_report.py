@@ -19,9 +19,10 @@ def sweep_table(rows: list[dict]) -> list[str]:
         q = r["quality"] or {}
         eps = "-" if r["method"] == "clean" else f"{r['epsilon'] * 255:g}/255"
         lc = r.get("label_consistency")
+        psnr = f"{q['psnr_mean_db']:.1f}" if "psnr_mean_db" in q else "-"      # clean data: no noise to score
+        ssim = f"{q['ssim_mean']:.3f}" if "ssim_mean" in q else "-"
         lines.append(f"| {eps} | {r['method']} | {r['recipe_name']} | {100 * r['best_test_acc']:.1f} | "
-                     f"{100 * r['final_test_acc']:.1f} | {q.get('psnr_mean_db', float('nan')):.1f} | "
-                     f"{q.get('ssim_mean', float('nan')):.3f} | {'-' if lc is None else f'{100 * lc:.1f}'} |")
+                     f"{100 * r['final_test_acc']:.1f} | {psnr} | {ssim} | {'-' if lc is None else f'{100 * lc:.1f}'} |")
     return lines
 
 
