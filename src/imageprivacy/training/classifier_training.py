@@ -66,21 +66,36 @@ class TrainHistory:
         return d
 
 
+def _as_input(batch: torch.Tensor, device, inputs: str) -> torch.Tensor:
+    """A stored batch as model input: uint8 images -> float [0, 1]; feature maps (maybe float16) -> float32."""
+    x = batch.to(device).float()
+    return x / 255.0 if inputs == "images" else x
+
+
 @torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device, batch_size=512) -> float:
-    """Top-1 accuracy of `model` (eval mode) on uint8 images."""
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device, batch_size=512,
+             inputs: str = "images") -> float:
+    """Top-1 accuracy of `model` (eval mode) on uint8 images (or on feature maps, inputs="features")."""
     model.eval()
     correct = 0
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device).float() / 255.0
+        x = _as_input(images[start:start + batch_size], device, inputs)
         correct += (model(x).argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
     return correct / max(1, len(images))
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, recipe: TrainRecipe,
                      device="cpu", seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
-                     progress=None) -> TrainHistory:
-    """Train `model` in place on uint8 (N, C, H, W) images; test accuracy after every epoch."""
+                     progress=None, inputs: str = "images") -> TrainHistory:
+    """Train `model` in place on uint8 (N, C, H, W) images; test accuracy after every epoch.
+
+    inputs="features" trains on float feature maps instead (DPF's phi3 and attackers): no image
+    augmentation then, since a crop of a feature map is not the features of a cropped image.
+    """
+    if inputs not in ("images", "features"):
+        raise ValueError(f"inputs must be 'images' or 'features', got {inputs!r}")
+    if inputs == "features" and recipe.augment:
+        raise ValueError(f"image augmentations {recipe.augment} do not apply to feature maps")
     device = torch.device(device)
     model.to(device)
     gen = torch.Generator().manual_seed(seed)
@@ -100,7 +115,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         loss_sum = 0.0
         for start in range(0, len(images), recipe.batch_size):
             idx = order[start:start + recipe.batch_size]
-            x = augment(images[idx].to(device).float() / 255.0)
+            x = augment(_as_input(images[idx], device, inputs))
             y = labels[idx].to(device)
             if recipe.mix:
                 mixed = mix_batch(recipe.mix, x, y)
@@ -121,7 +136,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         history.train_acc.append(correct / seen)
         history.train_loss.append(loss_sum / seen)
         if test is not None:
-            history.test_acc.append(accuracy(model, test[0], test[1], device))
+            history.test_acc.append(accuracy(model, test[0], test[1], device, inputs=inputs))
         if progress:
             progress("epoch", {"epoch": epoch + 1, "epochs": recipe.epochs, "train_acc": history.train_acc[-1],
                                "test_acc": history.test_acc[-1] if history.test_acc else None})

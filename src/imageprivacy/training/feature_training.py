@@ -7,14 +7,13 @@ feature map are not what the featurizer would make of a cropped or flipped image
 """
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from imageprivacy.training.classifier_training import TrainHistory, TrainRecipe
+from imageprivacy.training.classifier_training import TrainHistory, TrainRecipe, train_classifier
 
 
 @torch.no_grad()
@@ -45,39 +44,5 @@ def train_feature_classifier(model: nn.Module, features: torch.Tensor, labels: t
                              device="cpu", seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
                              progress=None) -> TrainHistory:
     """SGD with the recipe's lr, momentum, weight decay and schedule; the recipe's augmentations are ignored."""
-    device = torch.device(device)
-    model.to(device)
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                          weight_decay=recipe.weight_decay)
-    total = max(1, recipe.epochs * math.ceil(len(features) / recipe.batch_size))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, (lambda s: 0.5 * (1 + math.cos(math.pi * s / total))) if recipe.schedule == "cosine" else (lambda s: 1.0))
-    history = TrainHistory()
-    for epoch in range(recipe.epochs):
-        model.train()
-        order = torch.randperm(len(features), generator=gen)
-        seen = correct = 0
-        loss_sum = 0.0
-        for start in range(0, len(features), recipe.batch_size):
-            idx = order[start:start + recipe.batch_size]
-            x, y = features[idx].to(device).float(), labels[idx].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            seen += len(idx)
-            correct += (logits.argmax(1) == y).sum().item()
-            loss_sum += loss.item() * len(idx)
-        history.train_acc.append(correct / seen)
-        history.train_loss.append(loss_sum / seen)
-        if test is not None:
-            history.test_acc.append(topk_accuracy(model, test[0], test[1], ks=(1,), device=device)["top1"])
-        if progress:
-            progress("epoch", {"epoch": epoch + 1, "epochs": recipe.epochs, "train_acc": history.train_acc[-1],
-                               "test_acc": history.test_acc[-1] if history.test_acc else None})
-    model.eval()
-    return history
+    return train_classifier(model, features, labels, replace(recipe, augment=()), device=device, seed=seed,
+                            test=test, progress=progress, inputs="features")
