@@ -70,7 +70,7 @@ def test_sweep_report_from_results(tmp_path):
     _assert_png(tmp_path / "sweep.png")
     table = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(table) == len(rows) == 10
-    assert "| - | clean | linear | 86.9 | 76.9 | nan | nan | - |" in text
+    assert "| - | clean | linear | 86.9 | 76.9 | - | - | - |" in text
     assert "| 16/255 | confoundergan | paper | 83.7 | 73.7 | 40.0 | 0.950 | 50.0 |" in text
 
 

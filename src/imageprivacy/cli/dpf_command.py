@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 
 from imageprivacy.cli.arguments import add_common, device, progress_printer
+from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups, parse_groups
+from imageprivacy.errors import DatasetError
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -19,7 +21,12 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _groups(text: str) -> tuple[tuple[int, ...], ...] | None:
     """'0,2,4,6/1,3/5,7,9/8' -> ((0, 2, 4, 6), (1, 3), (5, 7, 9), (8,)); 'none' -> None."""
-    return None if text.lower() == "none" else tuple(_ints(g) for g in text.split("/"))
+    if text.lower() == "none":
+        return None
+    try:
+        return parse_groups(text)
+    except (ValueError, DatasetError) as err:
+        raise argparse.ArgumentTypeError(str(err))
 
 
 def add_parser(sub) -> None:
@@ -46,7 +53,7 @@ def add_parser(sub) -> None:
                    help="reconstructors P never sees (Fig. 7)")
     t.add_argument("--hook-depths", type=_names, default=("conv2_1", "conv2_3", "conv3_1", "conv4_1"),
                    help="Table 4 hooks; '' skips it")
-    t.add_argument("--coarse-groups", type=_groups, default="0,2,4,6/1,3/5,7,9/8",
+    t.add_argument("--coarse-groups", type=_groups, default=format_groups(FASHION_MNIST_GROUPS),
                    help="section 4.4 variant's coarse task, groups split by '/'; 'none' skips it")
     t.add_argument("--stationary", type=_names, default=("gaussian-noise", "gaussian-filter", "mean-filter"),
                    help="Table 3's stationary poisoning functions; '' skips them")

@@ -5,6 +5,7 @@ import os
 import warnings
 from pathlib import Path
 
+from imageprivacy.data.celeba import read_celeba
 from imageprivacy.data.cifar10 import load_cifar10
 from imageprivacy.data.fashion_mnist import FASHION_MNIST_DIR, load_fashion_mnist, load_mnist
 from imageprivacy.data.image_folder import Skipped, read_image_folder, resize_images
@@ -28,6 +29,7 @@ DATASETS = {
     "image-folder": "your images, one subfolder per class (data_dir; data_dir/<split> if it exists), "
                     "e.g. ImageNet25, Keratitis; options size, channels, max_per_class",
     "isic2017": "ISIC 2017 skin lesions: nevus/other, melanoma, seborrheic keratosis (JPEGs + CSV; size, default 64)",
+    "celeba": "CelebA aligned faces, 40 binary attributes, splits train/val/test (size, default 64; no class labels)",
 }
 _ALIASES = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10", "isic-2017": "isic2017",
             "imagefolder": "image-folder", "folder": "image-folder"}
@@ -105,6 +107,10 @@ def load_dataset(name: str | Path, split: str = "train", data_dir: str | Path | 
         return _load_folder(data_dir, split, options)
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir(key)
     size = options.get("size")
+    if key == "celeba":
+        images, skipped = read_celeba(data_dir, split, **options)
+        _warn_skipped(skipped, data_dir)
+        return images
     if key == "isic2017":
         images, skipped = read_isic2017(data_dir, split, **options)
         _warn_skipped(skipped, data_dir)

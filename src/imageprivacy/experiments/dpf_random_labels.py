@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from imageprivacy.data import load_dataset
+from imageprivacy.data.class_groups import group_labels, grouped_classes
 from imageprivacy.data.class_partition import select_classes
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.experiments.dpf_run import TrainedRun, run_key
@@ -30,19 +31,10 @@ from imageprivacy.protections.dpf import DPFConfig
 from imageprivacy.training.feature_training import map_batches, topk_accuracy
 
 
-def _coarse(fine: torch.Tensor, groups: tuple[tuple[int, ...], ...], classes: tuple[int, ...]) -> torch.Tensor:
-    """Coarse label of each fine label (fine labels are indices into `classes`)."""
-    lookup = torch.empty(len(classes), dtype=torch.int64)
-    for g, group in enumerate(groups):
-        for c in group:
-            lookup[classes.index(c)] = g
-    return lookup[fine]
-
-
 def random_label_variant(run: TrainedRun, run_dir: Path, progress) -> dict:
     cfg, device = run.cfg, run.cfg.device
     groups = tuple(tuple(g) for g in cfg.coarse_groups)
-    classes = tuple(sorted(c for g in groups for c in g))
+    classes = grouped_classes(groups)
     train = select_classes(load_dataset(cfg.data, split="train", data_dir=cfg.data_dir), classes, None, cfg.seed)
     val = select_classes(load_dataset(cfg.data, split="test", data_dir=cfg.data_dir), classes,
                          cfg.private_val_size, cfg.seed + 61).images
@@ -50,7 +42,7 @@ def random_label_variant(run: TrainedRun, run_dir: Path, progress) -> dict:
     n_s = min(cfg.private_train_size or len(order) // 2, len(order) // 2)
     n_q = min(cfg.public_train_size or len(order) - n_s, len(order) - n_s)
     s, q = train.images.subset(order[:n_s].sort().values), train.images.subset(order[n_s:n_s + n_q].sort().values)
-    s_coarse, val_coarse = _coarse(s.labels, groups, classes), _coarse(val.labels, groups, classes)
+    s_coarse, val_coarse = group_labels(s.labels, groups, classes), group_labels(val.labels, groups, classes)
     folder, key = run_dir / "eval" / "random_labels", run_key(cfg, "coarse_groups", "phi3_epochs")
     spec = BackboneSpec(cfg.backbone, s.channels, len(groups), cfg.width)
     progress("stage", {"stage": f"section 4.4: Phi on {len(groups)} coarse groups"})

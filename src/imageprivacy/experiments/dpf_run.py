@@ -21,13 +21,11 @@ import torch
 
 from imageprivacy.attacks.reconstructors import UNSEEN
 from imageprivacy.data import load_dataset
+from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS
 from imageprivacy.data.class_partition import FASHION_MNIST_PRIVATE, ClassPartition, partition_by_classes
 from imageprivacy.errors import CheckpointError, DatasetError
 from imageprivacy.nets.split_points import PAPER_HOOKS, BackboneSpec, SplitNet
 from imageprivacy.protections.dpf import STATIONARY
-
-# Fashion-MNIST coarse groups for the section 4.4 variant: tops, trousers + dresses, footwear, bags.
-FASHION_MNIST_GROUPS = ((0, 2, 4, 6), (1, 3), (5, 7, 9), (8,))
 
 
 @dataclass

@@ -12,19 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from imageprivacy.nets.weights_file import read_tensors  # noqa: E402
 from imageprivacy.report.dpf_targets import check_targets  # noqa: E402
 from imageprivacy.report.figures import save_figure  # noqa: E402
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}"
-
-
-def _num(x) -> str:
-    return "-" if x is None else f"{x:.4f}"
-
-
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(str(c) for c in row) + " |" for row in rows)]
+from imageprivacy.report.markdown_table import decimal as _num  # noqa: E402
+from imageprivacy.report.markdown_table import markdown_table as _table  # noqa: E402
+from imageprivacy.report.markdown_table import percent as _pct  # noqa: E402
 
 
 def image_grid(run_dir: Path, path: Path) -> Path:
