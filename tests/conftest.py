@@ -3,6 +3,10 @@ import matplotlib
 
 matplotlib.use("Agg")            # figures in tests never need a display
 
+import gzip  # noqa: E402
+import struct  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -51,6 +55,23 @@ def write_image_folder(data: ImageSet, root):
         array = pixels.permute(1, 2, 0).numpy()
         Image.fromarray(array[..., 0] if array.shape[2] == 1 else np.ascontiguousarray(array)).save(
             folder / f"{i:03d}.png")
+    return root
+
+
+def write_idx(path: Path, array: np.ndarray, code: int = 0x08) -> Path:
+    """IDX: 00 00, dtype code, ndim, big-endian uint32 dims, big-endian data; gzip if path ends in .gz."""
+    raw = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw += array.astype(array.dtype.newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+    return path
+
+
+def write_fashion_mnist(root, train: ImageSet, test: ImageSet):
+    """1-channel ImageSets as the four Fashion-MNIST IDX files, so the real loader reads them."""
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, data in (("train", train), ("t10k", test)):
+        write_idx(root / f"{prefix}-images-idx3-ubyte", data.images[:, 0].numpy())
+        write_idx(root / f"{prefix}-labels-idx1-ubyte", data.labels.numpy().astype(np.uint8))
     return root
 
 

@@ -1,12 +1,11 @@
 """The DPF experiment end to end on tiny data, the release bundle, and the refusal to release P."""
 import json
-import struct
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import make_imageset
+from conftest import make_imageset, write_fashion_mnist
 from imageprivacy.dpf import Release, UnsafeReleaseError
 from imageprivacy.errors import CheckpointError
 from imageprivacy.experiments.dpf_experiment import evaluate_dpf_run, train_dpf_run
@@ -15,19 +14,11 @@ from imageprivacy.nets.split_points import BackboneSpec, UnknownHookError, build
 from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig, write_private, write_release
 
 
-def _write_idx(path, array):
-    path.write_bytes(bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-                     + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def idx_dir(tmp_path_factory):
     """make_imageset data (1x16x16, 4 classes) as Fashion-MNIST IDX files, so the real loader runs."""
-    root = tmp_path_factory.mktemp("fmnist")
-    for prefix, data in (("train", make_imageset(n=96, seed=0)), ("t10k", make_imageset(n=48, seed=1))):
-        _write_idx(root / f"{prefix}-images-idx3-ubyte", data.images[:, 0].numpy())
-        _write_idx(root / f"{prefix}-labels-idx1-ubyte", data.labels.numpy())
-    return root
+    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), make_imageset(n=96, seed=0),
+                               make_imageset(n=48, seed=1))
 
 
 def tiny_config(idx_dir, **changes) -> DPFExperimentConfig:

@@ -1,5 +1,4 @@
 """Data set loaders, each on tiny files written here in exactly the real on-disk format."""
-import gzip
 import os
 import pickle
 import struct
@@ -10,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import write_idx
 from imageprivacy.data import DATASETS, ImageSet, load_dataset, read_image_folder
 from imageprivacy.data.cifar10 import load_cifar10, unpickle_batch
 from imageprivacy.data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_mnist, read_idx
@@ -29,14 +29,6 @@ def _u8(*shape):
 
 
 # ---------------------------------------------------------------- IDX (Fashion-MNIST, MNIST)
-
-def write_idx(path: Path, array: np.ndarray, code: int = 0x08) -> Path:
-    """IDX: 00 00, dtype code, ndim, big-endian uint32 dims, big-endian data; gzip if path ends in .gz."""
-    raw = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    raw += array.astype(array.dtype.newbyteorder(">")).tobytes()
-    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
-    return path
-
 
 @pytest.fixture
 def idx_dir(tmp_path):

@@ -1,7 +1,6 @@
 """The DeepObfuscator experiment end to end on tiny data: train, evaluate (resumable), report, encode, CLI."""
 import argparse
 import json
-import struct
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import torch
 import torch._dynamo  # noqa: F401  (torch.optim imports it on the first optimiser, ~3 s: pay it at collection)
 from PIL import Image
 
-from conftest import make_imageset
+from conftest import make_imageset, write_fashion_mnist
 from imageprivacy.cli import obfuscator_command
 from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups
 from imageprivacy.errors import CheckpointError
@@ -20,19 +19,11 @@ from imageprivacy.report.obfuscator_report import write_obfuscator_report
 from imageprivacy.report.obfuscator_targets import check_targets
 
 
-def _write_idx(path, array):
-    path.write_bytes(bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-                     + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def idx_dir(tmp_path_factory):
     """make_imageset data (1x16x16, 4 classes) as Fashion-MNIST IDX files, so the real loader runs."""
-    root = tmp_path_factory.mktemp("fmnist")
-    for prefix, data in (("train", make_imageset(n=64, seed=0)), ("t10k", make_imageset(n=24, seed=1))):
-        _write_idx(root / f"{prefix}-images-idx3-ubyte", data.images[:, 0].numpy())
-        _write_idx(root / f"{prefix}-labels-idx1-ubyte", data.labels.numpy())
-    return root
+    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), make_imageset(n=64, seed=0),
+                               make_imageset(n=24, seed=1))
 
 
 def tiny_config(idx_dir, **changes) -> ObfuscatorExperimentConfig:
