@@ -25,11 +25,11 @@ from imageprivacy.protections import ConfounderGAN, save_protection
 class DemoConfig:
     data: str = "fashion-mnist"
     data_dir: str | None = None
-    train_size: int | None = 10_000        # None = the whole training set
-    test_size: int | None = None
+    train_size: int | None = 5_000         # None = the whole training set
+    test_size: int | None = 2_000          # None = the whole test set
     epsilon: float = 16 / 255
     generator_kind: str = "mixture"
-    generator_epochs: int = 3
+    generator_epochs: int = 5              # 3 did not protect at all (docs/results.md)
     f_epochs: int = 1
     f_width: int | None = 16
     alpha: float = 1.0
