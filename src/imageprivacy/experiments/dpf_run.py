@@ -23,9 +23,10 @@ from imageprivacy.attacks.reconstructors import UNSEEN
 from imageprivacy.data import load_dataset
 from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS
 from imageprivacy.data.class_partition import FASHION_MNIST_PRIVATE, ClassPartition, partition_by_classes
-from imageprivacy.errors import CheckpointError, DatasetError
+from imageprivacy.errors import DatasetError
 from imageprivacy.nets.split_points import PAPER_HOOKS, BackboneSpec, SplitNet
 from imageprivacy.protections.dpf import STATIONARY
+from imageprivacy.experiments.run_folder import read_run_config, stage_key, write_run_config
 
 
 @dataclass
@@ -89,21 +90,15 @@ TRAINING_FIELDS = ("data", "data_dir", "private_classes", "public_classes", "hoo
 
 def run_key(cfg: DPFExperimentConfig, *extra: str, **more) -> str:
     """JSON of the training fields (+ `extra` fields and `more` values): what a cached stage depends on."""
-    d = cfg.to_dict()
-    return json.dumps({**{k: d[k] for k in (*TRAINING_FIELDS, *extra)}, **more}, sort_keys=True)
+    return stage_key(cfg.to_dict(), TRAINING_FIELDS, *extra, **more)
 
 
 def write_config(cfg: DPFExperimentConfig, run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    write_run_config(cfg.to_dict(), run_dir)
 
 
 def read_config(run_dir: Path) -> DPFExperimentConfig:
-    try:
-        return DPFExperimentConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
-    except (OSError, json.JSONDecodeError, TypeError) as err:
-        raise CheckpointError(f"{run_dir} is not a DPF run folder (no readable config.json: {err}); "
-                              f"run `imageprivacy dpf train` first") from err
+    return read_run_config(run_dir, DPFExperimentConfig.from_dict, "a DPF", "imageprivacy dpf train")
 
 
 def load_partition(cfg: DPFExperimentConfig) -> ClassPartition:

@@ -20,8 +20,9 @@ from imageprivacy.attacks.obfuscator_reconstructors import RECONSTRUCTORS
 from imageprivacy.data import load_dataset
 from imageprivacy.data.attribute_task import default_specs
 from imageprivacy.data.task_split import TaskSplit, split_task
-from imageprivacy.errors import CheckpointError, DatasetError
+from imageprivacy.errors import DatasetError
 from imageprivacy.nets.obfuscator_nets import ObfuscatorArch
+from imageprivacy.experiments.run_folder import read_run_config, stage_key, write_run_config
 
 @dataclass
 class ObfuscatorExperimentConfig:
@@ -86,21 +87,15 @@ TRAINING_FIELDS = ("data", "data_dir", "size", "task", "private", "defender_size
 
 def run_key(cfg: ObfuscatorExperimentConfig, *extra: str, **more) -> str:
     """JSON of the training fields (+ `extra` fields and `more` values): what a cached stage depends on."""
-    d = cfg.to_dict()
-    return json.dumps({**{k: d[k] for k in (*TRAINING_FIELDS, *extra)}, **more}, sort_keys=True)
+    return stage_key(cfg.to_dict(), TRAINING_FIELDS, *extra, **more)
 
 
 def write_config(cfg: ObfuscatorExperimentConfig, run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    write_run_config(cfg.to_dict(), run_dir)
 
 
 def read_config(run_dir: Path) -> ObfuscatorExperimentConfig:
-    try:
-        return ObfuscatorExperimentConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
-    except (OSError, json.JSONDecodeError, TypeError) as err:
-        raise CheckpointError(f"{run_dir} is not an obfuscator run folder (no readable config.json: {err}); "
-                              f"run `imageprivacy obfuscator train` first") from err
+    return read_run_config(run_dir, ObfuscatorExperimentConfig.from_dict, "an obfuscator", "imageprivacy obfuscator train")
 
 
 def load_split(cfg: ObfuscatorExperimentConfig, run_dir: Path, record: bool = False) -> TaskSplit:

@@ -12,23 +12,18 @@ every query (it is the phone's privacy mechanism, not a training regulariser).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from imageprivacy.protections.dpf.stationary import GaussianNoise
 from imageprivacy.multiscale_ssim import MSSSIMParams, per_image_msssim
 
 STD_GRID = tuple(round(0.05 * k, 2) for k in range(1, 41))
 
 
-class ImageNoise(nn.Module):
-    """x -> clip(x + std * N(0, 1), 0, 1); a seeded generator makes it reproducible."""
-
-    def __init__(self, std: float, generator: torch.Generator | None = None):
-        super().__init__()
-        self.std, self.generator = float(std), generator
+class ImageNoise(GaussianNoise):
+    """x -> clip(x + std * N(0, 1), 0, 1): DPF's stationary Gaussian noise, kept a valid image."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        noise = torch.randn(x.shape, generator=self.generator, dtype=x.dtype).to(x.device)
-        return (x + self.std * noise).clamp(0.0, 1.0)
+        return super().forward(x).clamp(0.0, 1.0)
 
 
 @torch.no_grad()
