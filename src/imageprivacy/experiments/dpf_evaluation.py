@@ -18,10 +18,10 @@ from imageprivacy.attacks.reconstructor_training import reconstruct
 from imageprivacy.attacks.reconstructors import STRAW_MAN
 from imageprivacy.experiments.dpf_ablations import hook_depth_table, secondary_attack, stationary_table
 from imageprivacy.experiments.dpf_random_labels import random_label_variant
+from imageprivacy.report.image_mosaic import save_rows
 from imageprivacy.experiments.dpf_reusability import reusability
 from imageprivacy.experiments.dpf_run import TrainedRun, run_key
 from imageprivacy.experiments.dpf_stages import reconstructor_stage
-from imageprivacy.nets.weights_file import save_tensors
 from imageprivacy.reconstruction_metrics import reconstruction_scores
 from imageprivacy.training.feature_training import map_batches, topk_accuracy
 
@@ -67,15 +67,6 @@ def unseen_reconstructors(run: TrainedRun, run_dir: Path, original, poisoned, pr
     return table, rows
 
 
-def write_grid(rows: dict[str, torch.Tensor], path: Path) -> dict:
-    """Rows of [0, 1] images as uint8 in one safetensors file; the order lives in its metadata."""
-    names = list(rows)
-    tensors = {f"row{i:02d}": (rows[n].float().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
-               for i, n in enumerate(names)}
-    save_tensors(path, tensors, "dpf-image-grid", {"rows": names})
-    return {"file": path.name, "rows": names}
-
-
 def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
     cfg, device = run.cfg, run.cfg.device
     val = run.parts.private_val.images
@@ -106,5 +97,5 @@ def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
     if cfg.coarse_groups:
         results["random_labels"] = random_label_variant(run, run_dir, progress)
     grid = {"raw": val.float()[:GRID_COLUMNS], **rows}
-    results["image_grid"] = write_grid(grid, run_dir / "images.safetensors")
+    results["image_grid"] = save_rows(grid, run_dir / "images.safetensors")
     return results

@@ -18,7 +18,6 @@ from torch import nn
 
 from imageprivacy.data.attribute_task import guessing_level
 from imageprivacy.errors import CheckpointError
-from imageprivacy.experiments.dpf_evaluation import write_grid
 from imageprivacy.experiments.obfuscator_evaluation import GRID_COLUMNS, evaluate_setting, task_mean_floor
 from imageprivacy.experiments.obfuscator_run import ObfuscatorExperimentConfig, load_split, read_config, write_config
 from imageprivacy.experiments.obfuscator_stages import (ObfuscatorRun, adversarial_stage, adversaries_stage,
@@ -27,6 +26,7 @@ from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator import ImageNoise, calibrate_noise_std, save_classifier
 from imageprivacy.protections.obfuscator.obfuscator import CLASSIFIER_FILE, OBFUSCATOR_FILE
+from imageprivacy.report.image_mosaic import save_rows
 
 MAIN = "deepobfuscator"
 
@@ -139,7 +139,7 @@ def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | No
     curve = [(v["lambda_attribute"], name) for name, v in results["settings"].items()
              if v["kind"] in ("deepobfuscator", "curve") and v["lambda_attribute"] == v["lambda_reconstruction"]]
     results["curve"] = [{"lambda": lam, "setting": name} for lam, name in sorted(curve)]
-    results["image_grid"] = write_grid(grid, run_dir / "images.safetensors")
+    results["image_grid"] = save_rows(grid, run_dir / "images.safetensors")
     results.update(provenance(cfg.device))
     write_results(results, run_dir / "results.json")
     return results

@@ -7,6 +7,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 from imageprivacy.report.figures import accuracy_curves, protection_grid
+from imageprivacy.report.markdown_table import config_block, write_markdown
 
 
 def _pct(x) -> str:
@@ -74,12 +75,8 @@ def write_demo_report(run_dir: str | Path) -> Path:
         "",
         "## Configuration",
         "",
-        "```json",
-        json.dumps(cfg, indent=2),
-        "```",
+        *config_block(cfg),
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
     ]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_markdown(lines, run_dir)

@@ -4,34 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from imageprivacy.nets.weights_file import read_tensors  # noqa: E402
-from imageprivacy.report.dpf_targets import check_targets  # noqa: E402
-from imageprivacy.report.figures import save_figure  # noqa: E402
-from imageprivacy.report.markdown_table import decimal as _num  # noqa: E402
-from imageprivacy.report.markdown_table import markdown_table as _table  # noqa: E402
-from imageprivacy.report.markdown_table import percent as _pct  # noqa: E402
-
-
-def image_grid(run_dir: Path, path: Path) -> Path:
-    """One row per entry of images.safetensors: raw, then each reconstructor from original / poisoned."""
-    tensors, config = read_tensors(run_dir / "images.safetensors", "dpf-image-grid")
-    rows = [(name, tensors[f"row{i:02d}"]) for i, name in enumerate(config["rows"])]
-    columns = max(len(t) for _, t in rows)
-    fig, axes = plt.subplots(len(rows), columns, figsize=(1.1 * columns, 1.2 * len(rows)), squeeze=False)
-    for r, (name, batch) in enumerate(rows):
-        for c in range(columns):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(batch):
-                img = batch[c].float().numpy() / 255.0
-                ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
-        axes[r][0].set_title(name, fontsize=7, loc="left")
-    return save_figure(fig, path)
+from imageprivacy.report.dpf_targets import check_targets
+from imageprivacy.report.image_mosaic import draw_saved_rows
+from imageprivacy.report.markdown_table import decimal as _num
+from imageprivacy.report.markdown_table import markdown_table as _table
+from imageprivacy.report.markdown_table import percent as _pct
+from imageprivacy.report.markdown_table import config_block, write_markdown
 
 
 def _scores_rows(table: dict) -> list[list]:
@@ -127,10 +105,8 @@ def write_dpf_report(run_dir: str | Path) -> Path:
     results = json.loads((run_dir / "results.json").read_text())
     lines = dpf_markdown(results)
     if (run_dir / "images.safetensors").is_file():
-        image_grid(run_dir, run_dir / "dpf_images.png")
+        draw_saved_rows(run_dir / "images.safetensors", run_dir / "dpf_images.png")
         lines += ["", "## Fig. 6 / 7: raw, then reconstructions from original and poisoned features", "",
                   "![reconstructions](dpf_images.png)"]
-    lines += ["", "```json", json.dumps(results["config"], indent=2), "```"]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    lines += ["", *config_block(results["config"])]
+    return write_markdown(lines, run_dir)

@@ -1,5 +1,8 @@
-"""Markdown table rows and the number formats the reports share."""
+"""Markdown pieces every report shares: tables, number formats, the config block, the file itself."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 
 def markdown_table(header: list[str], rows: list[list]) -> list[str]:
@@ -13,3 +16,14 @@ def percent(x) -> str:
 
 def decimal(x, places: int = 4) -> str:
     return "-" if x is None else f"{x:.{places}f}"
+
+
+def config_block(config: dict) -> list[str]:
+    """The run's full configuration as a fenced JSON block, so a report says exactly what ran."""
+    return ["```json", json.dumps(config, indent=2), "```"]
+
+
+def write_markdown(lines: list[str], run_dir: Path) -> Path:
+    path = Path(run_dir) / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

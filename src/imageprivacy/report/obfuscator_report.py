@@ -9,11 +9,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from imageprivacy.nets.weights_file import read_tensors  # noqa: E402
 from imageprivacy.report.figures import save_figure  # noqa: E402
-from imageprivacy.report.image_mosaic import draw_mosaic  # noqa: E402
+from imageprivacy.report.image_mosaic import draw_saved_rows  # noqa: E402
 from imageprivacy.report.markdown_table import decimal, markdown_table, percent  # noqa: E402
 from imageprivacy.report.obfuscator_targets import MSSSIM_PROTECTED, check_targets  # noqa: E402
+from imageprivacy.report.markdown_table import config_block, write_markdown  # noqa: E402
 
 MET = {True: "yes", False: "**no**", None: "-"}
 
@@ -142,12 +142,8 @@ def write_obfuscator_report(run_dir: str | Path) -> Path:
         curve_figure(results, run_dir / "obfuscator_tradeoff.png")
         lines += ["", "![trade-off](obfuscator_tradeoff.png)"]
     if (run_dir / "images.safetensors").is_file():
-        tensors, grid = read_tensors(run_dir / "images.safetensors", "dpf-image-grid")
-        draw_mosaic([(name, tensors[f"row{i:02d}"].float() / 255.0) for i, name in enumerate(grid["rows"])],
-                    run_dir / "obfuscator_images.png")
+        draw_saved_rows(run_dir / "images.safetensors", run_dir / "obfuscator_images.png")
         lines += ["", "## Fig. 4: raw test images, then each retrained reconstructor per setting", "",
                   "![reconstructions](obfuscator_images.png)"]
-    lines += ["", "```json", json.dumps(results["config"], indent=2), "```"]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    lines += ["", *config_block(results["config"])]
+    return write_markdown(lines, run_dir)

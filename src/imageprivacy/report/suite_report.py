@@ -5,7 +5,6 @@ set in italics and labelled as the paper's, in the paper's setting, not ours.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from imageprivacy.report.paper_numbers import PAPER_TABLES
@@ -13,6 +12,7 @@ from imageprivacy.report.suite_figures import FIGURES
 from imageprivacy.report.suite_tables import (NOT_RUN, chance_level, experiments_in, grid_table,
                                               load_results, paper_rows, paper_sources, pct, protected_table)
 from imageprivacy.report.suite_targets import targets_section
+from imageprivacy.report.markdown_table import config_block, write_markdown
 
 TITLES = {"in-distribution": "In-distribution: 100 % protected training data (paper Fig. 4a-b)",
           "mixed": "Mixed training data: p protected + the rest natural or out-of-distribution (paper Fig. 5)",
@@ -103,9 +103,7 @@ def write_suite_report(run_dir: str | Path) -> Path:
              *protected_table(results), ""]
     for experiment in experiments_in(results):
         lines += experiment_section(results, experiment, run_dir)
-    lines += [*targets_section(results), "", "## Configuration", "", "```json",
-              json.dumps(results.get("config", {}), indent=2), "```", "",
+    lines += [*targets_section(results), "", "## Configuration", "",
+              *config_block(results.get("config", {})), "",
               "Versions: " + ", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items())]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_markdown(lines, run_dir)

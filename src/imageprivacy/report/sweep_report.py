@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from imageprivacy.report.figures import STYLE, save_figure  # noqa: E402
+from imageprivacy.report.markdown_table import config_block, write_markdown  # noqa: E402
 
 
 def sweep_table(rows: list[dict]) -> list[str]:
@@ -54,7 +55,5 @@ def write_sweep_report(run_dir: str | Path) -> Path:
              f"{results['test_size']}; victims trained {cfg['victim_epochs']} epochs (paper recipe: ResNet-18 "
              f"width {cfg['victim_width']}); generator {cfg['generator_epochs']} epochs; seed {cfg['seed']}.", "",
              "![sweep](sweep.png)", "", *sweep_table(results["rows"]), "",
-             "```json", json.dumps(cfg, indent=2), "```"]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+             *config_block(cfg)]
+    return write_markdown(lines, run_dir)
