@@ -32,3 +32,12 @@ def test_targets_end_to_end_and_resume(tmp_path, monkeypatch):
     # Asking for a subset of the runs later keeps every finished row (rows are per run).
     fewer = run_targets(replace(cfg, runs=("ood/linear",)), out, progress=lambda *a: None)
     assert [r["run"] for r in fewer["rows"]] == list(cfg.runs)
+
+    # A smaller victim set is another setup: its victims train afresh, the generator is reused.
+    def no_generator_training(*args, **kwargs):
+        raise AssertionError("the generator was trained again")
+    monkeypatch.undo()
+    monkeypatch.setattr(full_scale_targets.ConfounderGAN, "fit", no_generator_training)
+    smaller = run_targets(replace(cfg, train_size=12, runs=("confoundergan/linear", "ood/linear")), out,
+                          progress=lambda *a: None)
+    assert [r["train_size"] for r in smaller["rows"]] == [12, 12]
