@@ -1,11 +1,11 @@
 """The target-run experiment, end to end on a tiny image folder: rows, OOD split, resume."""
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from conftest import make_imageset, write_image_folder
 
 from imageprivacy.experiments import full_scale_targets
-from imageprivacy.experiments.full_scale_targets import TargetConfig, run_targets
+from imageprivacy.experiments.full_scale_targets import TargetConfig, finished_rows, run_targets
 
 
 def test_targets_end_to_end_and_resume(tmp_path, monkeypatch):
@@ -41,3 +41,13 @@ def test_targets_end_to_end_and_resume(tmp_path, monkeypatch):
     smaller = run_targets(replace(cfg, train_size=12, runs=("confoundergan/linear", "ood/linear")), out,
                           progress=lambda *a: None)
     assert [r["train_size"] for r in smaller["rows"]] == [12, 12]
+
+
+
+def test_rows_of_a_run_from_before_a_new_field_are_kept():
+    config = json.loads(json.dumps(asdict(TargetConfig())))
+    old = {k: v for k, v in config.items() if k != "train_size"}   # written before --train-size existed
+    rows = [{"run": "confoundergan/paper"}]
+    assert finished_rows({"config": old, "rows": rows}, config) == rows
+    assert finished_rows({"config": old, "rows": rows}, {**config, "train_size": 20_000}) == []
+    assert finished_rows({"config": {**old, "runs": ["x/y"]}, "rows": rows}, config) == rows

@@ -46,14 +46,20 @@ class TargetConfig:
     seed: int = 0
 
 
+def finished_rows(previous: dict, config: dict) -> list[dict]:
+    """The rows of an earlier results.json that still hold: same setup, whichever runs were asked for."""
+    # A field added since that run counts at its default, which is what that run did.
+    earlier = {**json.loads(json.dumps(asdict(TargetConfig()))), **previous.get("config", {})}
+    same_setup = {k: v for k, v in earlier.items() if k != "runs"} == {k: v for k, v in config.items() if k != "runs"}
+    return previous.get("rows", []) if same_setup else []
+
+
 def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     out = out_dir / "results.json"
     config = json.loads(json.dumps(asdict(cfg)))
     previous = json.loads(out.read_text()) if out.exists() else {}
     # Rows are per run: a later call asking for other runs keeps the finished ones of the same setup.
-    same_setup = {k: v for k, v in previous.get("config", {}).items() if k != "runs"} == \
-        {k: v for k, v in config.items() if k != "runs"}
-    rows = previous.get("rows", []) if same_setup else []
+    rows = finished_rows(previous, config)
     done = {r["run"] for r in rows}
     full = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir)
     test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir)
