@@ -10,6 +10,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+# The first optimiser imports torch._dynamo (2-5 s here): pay that once at collection, so the
+# timings of `pytest --durations` charge it to no test in particular.
+import torch._dynamo  # noqa: E402, F401
 from PIL import Image  # noqa: E402
 
 from imageprivacy.data.imageset import ImageSet  # noqa: E402

@@ -3,8 +3,7 @@ import json
 
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  the first optimizer imports it (2-5 s here): pay that at collection,
-import torch.nn.functional as F  # not inside whichever EMN test happens to run first
+import torch.nn.functional as F
 from conftest import TINY_OPTIONS
 from safetensors import safe_open
 

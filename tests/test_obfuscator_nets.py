@@ -1,7 +1,6 @@
 """DeepObfuscator's networks (Table 1, Table 2), the deployed Obfuscator file, MS-SSIM parameters, NaN losses."""
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (torch.optim imports it on the first optimiser, ~3 s: pay it at collection)
 
 from imageprivacy.attacks.msssim_reconstruction import train_msssim_reconstructor
 from imageprivacy.attacks.obfuscator_reconstructors import RECONSTRUCTORS, build_feature_reconstructor

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (torch.optim imports it on the first optimiser, ~3 s: pay it at collection)
 from PIL import Image
 
 from conftest import make_imageset, write_fashion_mnist
