@@ -116,6 +116,7 @@ def test_evaluate_writes_every_table_and_resumes(trained_run):
     assert set(results["reusability"]["phi3"]) >= {"new_images", "poisoned"}
     assert set(results["secondary_attack"]) == {"obfuscator_released", "partial_release_best"}
     assert set(results["random_labels"]["attacker_fine_top1"]) == {"straw_man", "fresh"}
+    assert results["content_free"]["blank (all black)"]["l1"] > 0
     assert (trained_run / "images.safetensors").is_file() and results["image_grid"]["rows"][0] == "raw"
     stamp = (trained_run / "eval" / "reconstructors" / "rx4s4.safetensors").stat().st_mtime_ns
     again = evaluate_dpf_run(trained_run)     # every stage cached: same numbers, no file retrained
@@ -166,3 +167,10 @@ def test_targets_are_checked_against_the_issue_thresholds():
                "reusability": {"phi": {"top1": 0.90}, "phi3": {"new_images": {"top1": 0.85}}}}
     assert [c.met for c in check_targets(results)] == [True, True, False, False]
     assert "rx4s4" in check_targets(results)[2].measured
+    assert "all-black" not in check_targets(results)[2].measured and "negative" not in check_targets(results)[1].measured
+    # The floor a blank image gets, and a psi that wins SSIM by drawing negatives, are spelled out.
+    results["content_free"] = {"blank (all black)": scores(0.18)}
+    results["reconstruction"]["poisoned"]["ssim_to_inverted"] = 0.4
+    checks = check_targets(results)
+    assert "all-black image scores 0.1800" in checks[2].measured
+    assert "SSIM to the negative image is 0.4000" in checks[1].measured and checks[1].met

@@ -47,6 +47,19 @@ def reconstruction_pair(model, original: torch.Tensor, poisoned: torch.Tensor, i
             from_original, from_poisoned)
 
 
+def content_free_scores(run: TrainedRun) -> dict:
+    """L1 / SSIM against S-val of two reconstructions that know nothing of the image: the metric's floor.
+
+    Fashion-MNIST is mostly black background, so an all-black image already scores SSIM ~0.18
+    against the real one; the attacker's own mean public image scores what knowing only the data
+    set's look gives. A reconstructor has recovered something of an image only where it beats these.
+    """
+    x = run.parts.private_val.images.float()
+    public_mean = run.parts.public_train.images.float().mean(0, keepdim=True).expand_as(x)
+    return {"blank (all black)": reconstruction_scores(torch.zeros_like(x), x),
+            "mean public image": reconstruction_scores(public_mean, x)}
+
+
 def unseen_reconstructors(run: TrainedRun, run_dir: Path, original, poisoned, progress) -> tuple[dict, dict]:
     """Fig. 7: {name: scores} for psi and each reconstructor trained on Q, plus their grid rows."""
     cfg, images = run.cfg, run.parts.private_val.images.images
@@ -86,7 +99,7 @@ def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
         "feature_shape": list(run.feature_shape), "training": run.histories,
         "classification": classification,
         "reconstruction": {**unseen[PSI], "public_val_original": psi_on_q},
-        "unseen_reconstructors": unseen,
+        "unseen_reconstructors": unseen, "content_free": content_free_scores(run),
     }
     results["stationary"] = stationary_table(run, run_dir, original, progress)
     results["reusability"] = reusability(run, run_dir, original, poisoned, progress)

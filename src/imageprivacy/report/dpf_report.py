@@ -43,8 +43,12 @@ def dpf_markdown(results: dict) -> list[str]:
               f"psi on its own public validation images: L1 {_num(rec['public_val_original']['l1'])}, SSIM "
               f"{_num(rec['public_val_original']['ssim'])}. Last column: SSIM of the poisoned reconstruction to the "
               "negative image (high would mean P only inverted the picture).", ""]
+    rows = _scores_rows(results["unseen_reconstructors"])
+    # Reconstructions that know nothing of the image, in italics: the SSIM a blank image gets for free.
+    rows += [[f"*{name} (content-free)*", "-", _num(v["l1"]), "-", _num(v["ssim"]), _num(v["ssim_to_inverted"])]
+             for name, v in results.get("content_free", {}).items()]
     lines += _table(["reconstructor", "L1 original", "L1 poisoned", "SSIM original", "SSIM poisoned",
-                     "SSIM to negative"], _scores_rows(results["unseen_reconstructors"]))
+                     "SSIM to negative"], rows)
     if "stationary" in results:
         lines += ["", "## Table 3: stationary vs deep poisoning (phi2 %, psi)", ""]
         lines += _table(["poisoning", "top-1", "top-5", "L1", "SSIM"], _feature_rows(results["stationary"]["rows"]))
