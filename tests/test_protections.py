@@ -145,3 +145,15 @@ def test_confoundergan_accepts_float64(fit_protection, tiny_set):
     cg = fit_protection("confoundergan", kind="mixture")
     x = tiny_set.float()[:4].double()
     assert cg.protect(x).dtype == torch.float64
+
+
+def test_confoundergan_label_weight_teaches_the_selector_the_label(tiny_set):
+    options = dict(epochs=8, f_epochs=1, width=4, f_arch="small-cnn", f_width=4, epsilon=EPS, lr_g=1e-2)
+    cg = ConfounderGAN(label_weight=5.0, **options).fit(tiny_set)
+    with torch.no_grad():
+        picks = cg.generator.mixing_logits(tiny_set.images.float() / 255).argmax(1)
+    # The term ties pattern k to class k directly, so the pick itself is the label (not just consistent).
+    assert (picks == tiny_set.labels).float().mean() >= 0.9
+    assert cg.training.label_weight == 5.0
+    with pytest.raises(ValueError, match="selector"):
+        ConfounderGAN(kind="direct", label_weight=1.0)

@@ -43,6 +43,7 @@ class ConfounderGANTraining:
     f_epochs: int = 2
     f_lr: float = 0.1               # SGD, cosine, as the paper-recipe victim
     pattern_lr: float = 0.05        # mixture patterns are universal targeted perturbations: they need big steps
+    label_weight: float = 0.0       # mixture: CE(selector logits, label) weight; 0 = the paper's loss only
     history: dict = field(default_factory=dict)
 
 
@@ -60,13 +61,17 @@ class ConfounderGAN(Protection):
     def __init__(self, epsilon: float | None = None, kind: str = "mixture", width: int = 16,
                  epochs: int = 5, alpha: float = 1.0, c_ratio: float = 0.8, adv_weight: float = 0.1,
                  f_arch: str = "resnet18", f_width: int | None = 16, f_epochs: int = 2,
-                 f_lr: float = 0.1, pattern_lr: float = 0.05, lr_g: float = 1e-3, device="cpu", seed: int = 0, batch_size: int = 256, **generator_options):
+                 f_lr: float = 0.1, pattern_lr: float = 0.05, lr_g: float = 1e-3, label_weight: float = 0.0,
+                 device="cpu", seed: int = 0, batch_size: int = 256, **generator_options):
         super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
         self.auto_epsilon = epsilon is None
+        if label_weight and kind != "mixture":
+            raise ValueError(f"label_weight trains the mixture generator's selector; kind {kind!r} has none")
         self.kind, self.width, self.generator_options = kind, width, generator_options
         self.training = ConfounderGANTraining(epochs=epochs, alpha=alpha, c_ratio=c_ratio,
                                               adv_weight=adv_weight, f_arch=f_arch, f_width=f_width,
-                                              f_epochs=f_epochs, f_lr=f_lr, pattern_lr=pattern_lr, lr_g=lr_g)
+                                              f_epochs=f_epochs, f_lr=f_lr, pattern_lr=pattern_lr, lr_g=lr_g,
+                                              label_weight=label_weight)
         self.generator = None
         self.config: GeneratorConfig | None = None
 
@@ -117,6 +122,12 @@ class ConfounderGAN(Protection):
                     # mixture's choice of pattern gets a gradient that means "which class is this".
                     own = f(self.generator.pattern_noise(t, h, w))
                     confounder = confounder + F.cross_entropy(own, t)
+                    if tr.label_weight:
+                        # Through f alone the selector fitted only 0.87 of its own 10k training images
+                        # (docs/results.md): the images whose noise names another class are the ones a
+                        # victim learns the real task from. This term teaches the selector the label.
+                        confounder = confounder + tr.label_weight * F.cross_entropy(
+                            self.generator.mixing_logits(x), t)
                 l2 = noise.flatten(1).norm(dim=1)
                 hinge = F.relu(l2 - bound).mean()
                 judged = disc(protected)
