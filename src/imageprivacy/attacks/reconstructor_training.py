@@ -12,23 +12,31 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from imageprivacy.attacks.reconstructors import Reconstructor
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
+from imageprivacy.training.finite_loss import require_finite
 
 KIND = "reconstructor"
 
 
-def train_reconstructor(reconstructor: Reconstructor, featurize: Callable[[torch.Tensor], torch.Tensor],
+def train_reconstructor(reconstructor: nn.Module, featurize: Callable[[torch.Tensor], torch.Tensor],
                         images: torch.Tensor, epochs: int = 5, batch_size: int = 128, lr: float = 1e-3,
-                        device="cpu", seed: int = 0, progress=None) -> dict:
-    """Adam on the L1 loss over uint8 (N, C, H, W) `images`; `featurize` runs without gradients."""
+                        device="cpu", seed: int = 0, progress=None,
+                        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.l1_loss, key: str = "l1",
+                        label: str = "reconstructor L1 loss") -> dict:
+    """Adam on `loss`(reconstruction, image) over uint8 (N, C, H, W) `images`; `featurize` runs without gradients.
+
+    The DPF attackers use the L1 loss; DeepObfuscator's pass 1 - MS-SSIM (attacks.msssim_reconstruction).
+    Returns {key: per-epoch mean loss}. A non-finite loss stops training (training.finite_loss), named `label`.
+    """
     device = torch.device(device)
     reconstructor.to(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(reconstructor.parameters(), lr=lr)
-    history = {"l1": []}
+    history, step = {key: []}, 0
     for epoch in range(epochs):
         reconstructor.train()
         order = torch.randperm(len(images), generator=gen)
@@ -37,14 +45,14 @@ def train_reconstructor(reconstructor: Reconstructor, featurize: Callable[[torch
             x = images[order[start:start + batch_size]].to(device).float() / 255.0
             with torch.no_grad():
                 features = featurize(x)
-            loss = F.l1_loss(reconstructor(features), x)
+            value = require_finite(loss(reconstructor(features), x), label, step)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             opt.step()
-            total += loss.item() * len(x)
-        history["l1"].append(total / max(1, len(images)))
+            total, step = total + value.item() * len(x), step + 1
+        history[key].append(total / max(1, len(images)))
         if progress:
-            progress("epoch", {"epoch": epoch + 1, "epochs": epochs, "l1": history["l1"][-1]})
+            progress("epoch", {"epoch": epoch + 1, "epochs": epochs, key: history[key][-1]})
     reconstructor.eval()
     return history
 
