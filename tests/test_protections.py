@@ -148,7 +148,9 @@ def test_confoundergan_accepts_float64(fit_protection, tiny_set):
 
 
 def test_confoundergan_label_weight_teaches_the_selector_the_label(tiny_set):
-    options = dict(epochs=8, f_epochs=1, width=4, f_arch="small-cnn", f_width=4, epsilon=EPS, lr_g=1e-2)
+    # 16 steps (one batch an epoch): the selector's BatchNorm running statistics, used when it picks in
+    # eval mode, need that many updates to match the batch statistics it was trained with.
+    options = dict(epochs=16, f_epochs=1, width=4, f_arch="small-cnn", f_width=4, epsilon=EPS, lr_g=1e-2)
     cg = ConfounderGAN(label_weight=5.0, **options).fit(tiny_set)
     with torch.no_grad():
         picks = cg.generator.mixing_logits(tiny_set.images.float() / 255).argmax(1)

@@ -87,6 +87,10 @@ class MixtureGenerator(nn.Module):
         return self.cfg.epsilon * self.tile_to(self.pattern_tiles()[labels], height, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.noise_and_logits(x)[0]
+
+    def noise_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(noise, mixing logits) from one pass of the selector, for a loss on both."""
         logits = self.mixing_logits(x)
         tiles = self.pattern_tiles()
         if self.training or not self.cfg.hard_at_protect:
@@ -98,7 +102,7 @@ class MixtureGenerator(nn.Module):
             mixed = tiles[logits.argmax(1)]
         # Mixing one period and then tiling equals tiling then mixing (tiling is linear), and costs
         # K times less memory: a 1024x1024 image never materialises all K full-size patterns.
-        return self.cfg.epsilon * self.tile_to(mixed, x.shape[2], x.shape[3])
+        return self.cfg.epsilon * self.tile_to(mixed, x.shape[2], x.shape[3]), logits
 
 
 class DirectGenerator(nn.Module):

@@ -107,7 +107,10 @@ class ConfounderGAN(Protection):
             for idx in torch.randperm(len(data), generator=gen).split(tr.batch_size):
                 x = data.images[idx].to(self.device).float() / 255.0
                 t = data.labels[idx].to(self.device)
-                noise = self.generator(x)
+                if tr.label_weight:      # mixture only: one pass of the selector serves both losses
+                    noise, choice = self.generator.noise_and_logits(x)
+                else:
+                    noise = self.generator(x)
                 protected = (x + noise).clamp(0, 1)
                 real, fake = disc(x), disc(protected.detach())
                 loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
@@ -126,8 +129,7 @@ class ConfounderGAN(Protection):
                         # Through f alone the selector fitted only 0.87 of its own 10k training images
                         # (docs/results.md): the images whose noise names another class are the ones a
                         # victim learns the real task from. This term teaches the selector the label.
-                        confounder = confounder + tr.label_weight * F.cross_entropy(
-                            self.generator.mixing_logits(x), t)
+                        confounder = confounder + tr.label_weight * F.cross_entropy(choice, t)
                 l2 = noise.flatten(1).norm(dim=1)
                 hinge = F.relu(l2 - bound).mean()
                 judged = disc(protected)
