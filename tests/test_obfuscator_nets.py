@@ -10,6 +10,7 @@ from imageprivacy.nets.obfuscator_nets import FeatureClassifier, MirrorReconstru
 from imageprivacy.obfuscator import Obfuscator
 from imageprivacy.protections.obfuscator import (AdversarialConfig, DeepObfuscator, load_classifier, noise_image,
                                                  save_classifier, train_adversarially)
+from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES, conditional_prior
 from imageprivacy.training.finite_loss import NonFiniteLossError
 
 TINY = ObfuscatorArch(channels=1, image_size=(16, 16), width=4, depth=1, hidden=16)
@@ -89,3 +90,37 @@ def test_nan_loss_raises_instead_of_falling_back():
         broken.layers[-2].bias.fill_(float("nan"))
     with pytest.raises(NonFiniteLossError, match="MS-SSIM"):
         train_msssim_reconstructor(broken, net.obfuscator.eval(), images, epochs=1, batch_size=8)
+
+
+def test_conditional_prior_is_the_guessing_distribution_given_the_task():
+    task, private = torch.tensor([0, 0, 0, 1]), torch.tensor([0, 0, 1, 2])
+    prior = conditional_prior(task, private, num_private=3)       # add-one smoothed counts, per task row
+    assert torch.allclose(prior, torch.tensor([[3 / 6, 2 / 6, 1 / 6], [1 / 4, 1 / 4, 2 / 4]]))
+
+
+def test_attribute_loss_option_changes_the_defence_and_is_checked():
+    images = torch.randint(0, 256, (32, 1, 16, 16), dtype=torch.uint8)
+    task, private = torch.arange(32) % 2, torch.arange(32) % 4
+    torch.manual_seed(0)
+    start, trained = DeepObfuscator(TINY, 2, 4).state_dict(), []
+    for loss in ATTRIBUTE_LOSSES:
+        net = DeepObfuscator(TINY, 2, 4)
+        net.load_state_dict(start)
+        history = train_adversarially(net, images, task, private, AdversarialConfig(epochs=1, batch_size=8,
+                                      attribute_loss=loss), MSSSIMParams.for_size(16, 16))
+        assert all(v is not None and v == v for v in history["attribute"])
+        trained.append(net.obfuscator.state_dict())
+    # same start, same batches: only the AC defence term differs, so the obfuscators must differ
+    assert any(not torch.equal(a, b) for a, b in zip(trained[0].values(), trained[1].values()))
+    with pytest.raises(ValueError, match="attribute_loss"):
+        AdversarialConfig(attribute_loss="entropy")
+
+
+def test_run_key_names_attribute_loss_only_when_not_the_papers():
+    from imageprivacy.experiments.obfuscator_run import ObfuscatorExperimentConfig, run_key
+    from imageprivacy.experiments.obfuscator_stages import ADVERSARIAL_FIELDS
+
+    paper = ObfuscatorExperimentConfig()
+    assert "attribute_loss" not in run_key(paper, *ADVERSARIAL_FIELDS)     # older runs' stages still match
+    assert '"attribute_loss": "conditional-prior"' in run_key(
+        ObfuscatorExperimentConfig(attribute_loss="conditional-prior"), *ADVERSARIAL_FIELDS)

@@ -8,6 +8,7 @@ from dataclasses import fields
 from imageprivacy.attacks.obfuscator_reconstructors import RECONSTRUCTORS
 from imageprivacy.cli.arguments import add_common, device, progress_printer
 from imageprivacy.experiments.obfuscator_run import ObfuscatorExperimentConfig
+from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES
 
 
 def _default(name: str):
@@ -52,6 +53,9 @@ def _add_train(verbs) -> None:
     t.add_argument("--attack-lr", type=float, default=_default("attack_lr"),
                    help="Adam learning rate of the reconstructors")
     t.add_argument("--lambda1", type=float, default=_default("lambda_attribute"), help="weight of -L(AC)")
+    t.add_argument("--attribute-loss", choices=ATTRIBUTE_LOSSES, default=_default("attribute_loss"),
+                   help="AC defence term: the paper's negative-ce (-L(AC)), or conditional-prior (cross-entropy "
+                        "to p(private | task), the guessing distribution; bounded, see adversarial_training)")
     t.add_argument("--lambda2", type=float, default=_default("lambda_reconstruction"), help="weight of L(AR2) - L(AR1)")
     t.add_argument("--lambdas", type=_floats, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
                                                                                "lambda2), comma-separated; '' skips")
@@ -93,8 +97,9 @@ def config_from_args(args) -> ObfuscatorExperimentConfig:
         test_size=args.test_size or None, width=args.width, depth=args.depth, hidden=args.hidden,
         batch_size=args.batch_size, pretrain_epochs=args.pretrain_epochs, adversary_epochs=args.adversary_epochs,
         adversarial_epochs=args.adversarial_epochs, lr=args.lr, lambda_attribute=args.lambda1,
-        lambda_reconstruction=args.lambda2, attack_epochs=args.attack_epochs, attack_lr=args.attack_lr,
-        reconstructors=args.reconstructors, side_reconstructors=args.side_reconstructors, lambdas=args.lambdas,
+        attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, attack_epochs=args.attack_epochs,
+        attack_lr=args.attack_lr, reconstructors=args.reconstructors, side_reconstructors=args.side_reconstructors,
+        lambdas=args.lambdas,
         ablations=not args.no_ablations, noise_baseline=not args.no_noise_baseline,
         noise_threshold=args.noise_threshold, device=args.device, seed=args.seed)
 

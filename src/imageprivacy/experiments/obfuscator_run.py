@@ -44,6 +44,7 @@ class ObfuscatorExperimentConfig:
     lr: float = 1e-4                              # Adam in Algorithm 1
     lambda_attribute: float = 1.0                 # lambda1
     lambda_reconstruction: float = 1.0            # lambda2
+    attribute_loss: str = "negative-ce"           # the paper's -L(AC); or "conditional-prior" (adversarial_training)
     attack_epochs: int = 10                       # every fresh attacker
     attack_lr: float = 1e-3                       # Adam, reconstructors
     reconstructors: tuple[str, ...] = RECONSTRUCTORS
@@ -85,9 +86,15 @@ TRAINING_FIELDS = ("data", "data_dir", "size", "task", "private", "defender_size
                    "width", "depth", "hidden", "batch_size", "pretrain_epochs", "seed")
 
 
+# Fields added after runs existed: keyed only when not at their default, so those runs' stages still match.
+LATER_DEFAULTS = {"attribute_loss": "negative-ce"}
+
+
 def run_key(cfg: ObfuscatorExperimentConfig, *extra: str, **more) -> str:
     """JSON of the training fields (+ `extra` fields and `more` values): what a cached stage depends on."""
-    return stage_key(cfg.to_dict(), TRAINING_FIELDS, *extra, **more)
+    values = cfg.to_dict()
+    keyed = tuple(f for f in extra if f not in LATER_DEFAULTS or values[f] != LATER_DEFAULTS[f])
+    return stage_key(values, TRAINING_FIELDS, *keyed, **more)
 
 
 def write_config(cfg: ObfuscatorExperimentConfig, run_dir: Path) -> None:

@@ -23,7 +23,7 @@ from imageprivacy.protections.obfuscator import (AdversarialConfig, DeepObfuscat
 STAGE_KIND = "deepobfuscator-stage"
 ATTACKER_KIND = "deepobfuscator-attacker"
 ADVERSARY_FIELDS = ("adversary_epochs", "attack_lr")
-ADVERSARIAL_FIELDS = (*ADVERSARY_FIELDS, "adversarial_epochs", "lr")
+ADVERSARIAL_FIELDS = (*ADVERSARY_FIELDS, "adversarial_epochs", "lr", "attribute_loss")
 
 
 @dataclass
@@ -82,7 +82,7 @@ def adversarial_stage(run: ObfuscatorRun, path: Path, start: DeepObfuscator, lam
     """Algorithm 1 from the pretrained modules with the given lambdas (main setting, ablations, curve)."""
     cfg, part = run.cfg, run.split.training_part("defender")
     adv = AdversarialConfig(cfg.adversarial_epochs, cfg.batch_size, cfg.lr, lambda_attribute, lambda_reconstruction,
-                            noise_seed=cfg.seed + 3)
+                            noise_seed=cfg.seed + 3, attribute_loss=cfg.attribute_loss)
 
     def train(net: DeepObfuscator) -> dict:
         net.load_state_dict(start.state_dict())

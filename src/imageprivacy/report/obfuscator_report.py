@@ -66,7 +66,8 @@ def _header(results: dict) -> list[str]:
             f"`{results['private']['spec']}` ({len(results['private']['names'])} values); sizes {results['sizes']}; "
             f"features {results['feature_shape']}; width {cfg['width']}, depth {cfg['depth']}, hidden {cfg['hidden']}; "
             f"epochs pretraining {cfg['pretrain_epochs']}, adversaries {cfg['adversary_epochs']}, Algorithm 1 "
-            f"{cfg['adversarial_epochs']}, attackers {cfg['attack_epochs']}; seed {cfg['seed']}.", "",
+            f"{cfg['adversarial_epochs']}, attackers {cfg['attack_epochs']}; AC defence term "
+            f"`{cfg.get('attribute_loss', 'negative-ce')}`; seed {cfg['seed']}.", "",
             f"MS-SSIM: torchmetrics, {p['scales']} scales, Gaussian window {p['kernel_size']}, sigma {p['sigma']}, "
             f"betas {p['betas']}, data_range {p['data_range']}, terms clamped at 0 ({p['normalize']}); mean of "
             "per-image values, as is PSNR (dB)."]

@@ -50,8 +50,9 @@ TABLE1 = (
     _table1("ISIC", {"vgg11": (72.6, 45.6, 18.7)}),
 )
 
-# Suite augmentation names -> Table 2's columns. The paper's FA is Fast AutoAugment; the suite
-# runs torchvision's AutoAugment in its place, so that column is labelled with both.
+# Suite augmentation names -> Table 2's columns. The paper's FA is Fast AutoAugment; the suite runs
+# kornia's AutoAugment ("cifar10" policy, one sub-policy per image) in its place, so that column is
+# labelled with both.
 _AUGMENT_COLUMNS = {"none": "No augmentation", "RHF": "RHF", "RC": "RC", "RHF+RC": "RHF+RC",
                     "CutOut": "CutOut", "MixUp": "MixUp", "CutMix": "CutMix",
                     "AutoAugment": "FA (Fast AutoAugment)"}

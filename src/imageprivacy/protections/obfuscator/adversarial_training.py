@@ -12,6 +12,14 @@ four modules, one optimiser each (paper 4.1; lr 1e-4 as the authors' code). Sett
 lambda2 = 0 gives the defend-only-one ablations of section 4.2 (the other step then keeps only L(C)).
 Modules being updated run in train mode, the others in eval mode, so a defence step does not move
 the running statistics of the adversaries it is judged by. Any non-finite loss stops training.
+
+`attribute_loss` chooses the AC defence term. "negative-ce" is the paper's -L(AC): unbounded, it
+rewards features on which AC is confidently *wrong*, a consistent relabelling that an attacker
+retrained from scratch learns straight back. "conditional-prior" (our option, after the maximum-
+entropy defence of Roy & Boddeti, CVPR 2019) instead minimises the cross-entropy between AC's output
+and p(private | task), the defender's empirical guessing distribution given the task label: its
+minimum is reached when AC can do no better than guessing from what the task already reveals, which
+is the issue's target, and it is bounded below, so it cannot run away.
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.finite_loss import require_finite
 
 LOSSES = ("task", "reconstruction", "noise", "attribute")       # L(C), L(AR1), L(AR2), L(AC)
+ATTRIBUTE_LOSSES = ("negative-ce", "conditional-prior")
 
 
 @dataclass
@@ -36,6 +45,11 @@ class AdversarialConfig:
     lambda_attribute: float = 1.0          # lambda1, weight of -L(AC)
     lambda_reconstruction: float = 1.0     # lambda2, weight of L(AR2) - L(AR1)
     noise_seed: int = 0
+    attribute_loss: str = "negative-ce"    # the paper's; see the module docstring
+
+    def __post_init__(self) -> None:
+        if self.attribute_loss not in ATTRIBUTE_LOSSES:
+            raise ValueError(f"unknown attribute_loss {self.attribute_loss!r}; known: {', '.join(ATTRIBUTE_LOSSES)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +59,13 @@ def noise_image(image_shape: tuple[int, int, int], seed: int) -> torch.Tensor:
     """The fixed target of L(AR2): (1, C, H, W), N(0.5, 0.25^2) clipped to [0, 1]."""
     gen = torch.Generator().manual_seed(seed)
     return (0.5 + 0.25 * torch.randn((1, *image_shape), generator=gen)).clamp(0.0, 1.0)
+
+
+def conditional_prior(task: torch.Tensor, private: torch.Tensor, num_private: int) -> torch.Tensor:
+    """(task values, num_private): row t is p(private | task = t) on these labels, add-one smoothed."""
+    counts = torch.ones(int(task.max()) + 1, num_private)
+    counts.index_put_((task.long().cpu(), private.long().cpu()), torch.ones(len(task)), accumulate=True)
+    return counts / counts.sum(1, keepdim=True)
 
 
 def _modes(net: DeepObfuscator, training: set[str]) -> None:
@@ -64,6 +85,7 @@ def train_adversarially(net: DeepObfuscator, images: torch.Tensor, task: torch.T
     opt = {name: torch.optim.Adam(getattr(net, name).parameters(), lr=cfg.lr)
            for name in ("obfuscator", "classifier", "reconstructor", "adversary")}
     history = {name: [] for name in LOSSES}
+    prior = None          # p(private | task), built at the first AC defence step (it needs AC's output size)
     step = 0
 
     def update(name: str, loss: torch.Tensor, what: str) -> None:
@@ -89,8 +111,15 @@ def train_adversarially(net: DeepObfuscator, images: torch.Tensor, task: torch.T
                     seen["noise"] = reconstruction_loss(recon, target, params)
                     loss = seen["task"] + cfg.lambda_reconstruction * (seen["noise"] - seen["reconstruction"])
                 else:
-                    seen["attribute"] = F.cross_entropy(net.adversary(features), z)
-                    loss = seen["task"] - cfg.lambda_attribute * seen["attribute"]
+                    logits = net.adversary(features)
+                    seen["attribute"] = F.cross_entropy(logits, z)     # logged as L(AC) either way
+                    if cfg.attribute_loss == "negative-ce":
+                        defence = -seen["attribute"]
+                    else:
+                        if prior is None:
+                            prior = conditional_prior(task, private, logits.shape[1]).to(device)
+                        defence = F.cross_entropy(logits, prior[y])
+                    loss = seen["task"] + cfg.lambda_attribute * defence
                 update("obfuscator", loss, f"defence loss (batch phase {phase})")
             else:
                 _modes(net, {"reconstructor", "adversary"} if phase == 2 else {"classifier"})
