@@ -96,6 +96,13 @@ def test_suite_report_tables_figures_and_not_run(run_dir):
     assert "| *natural: paper, ISIC, not our setting* | *72.6* | - |" in text
     assert TABLE2.source in text and TABLE1[0].source in text
     assert "Chance level" not in text                                   # the results do not say
+    assert "grayscale leaves them unchanged" not in text                # channels not recorded: no claim
+
+
+def test_defence_note_says_grayscale_is_the_identity_on_gray_images(run_dir):
+    results = json.loads((run_dir / "results.json").read_text())
+    (run_dir / "results.json").write_text(json.dumps({**results, "channels": 1}))
+    assert "grayscale leaves them unchanged" in write_suite_report(run_dir).read_text()
 
 
 def test_targets_share_and_defence_coverage(run_dir):

@@ -79,7 +79,8 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
     listed += [{"experiment": c.experiment, "series": c.series, "x": c.x, "key": c.key} for c in cells
                if (c.experiment, c.series, str(c.x)) not in seen]
     results = {"experiment": "confoundergan-paper-suite", "config": config, "epsilon": epsilon,
-               "train_size": len(train), "test_size": len(test), "num_classes": train.num_classes, "cells": listed, "rows": rows,
+               "train_size": len(train), "test_size": len(test), "num_classes": train.num_classes,
+               "channels": train.channels, "cells": listed, "rows": rows,
                "protected": previous.get("protected", {}) if rows else {}}
     for cell in cells:
         if cell.key in rows:

@@ -82,7 +82,10 @@ def experiment_section(results: dict, experiment: str, figure_dir: Path | None =
     """Title, note, the figure (when figure_dir is given and the paper has one) and the table."""
     lines = [f"## {TITLES.get(experiment, experiment)}", ""]
     if experiment in NOTES:
-        lines += [NOTES[experiment], ""]
+        gray = experiment == "defences" and results.get("channels") == 1
+        lines += [NOTES[experiment] + (" The images are 1-channel, so grayscale leaves them unchanged: its row "
+                                       "retrains on the same data and shows how repeatable a run is." if gray else ""),
+                  ""]
     if figure_dir is not None and experiment in FIGURES:
         name = f"{experiment}.png"
         FIGURES[experiment](results, Path(figure_dir) / name, chance_level(results))
