@@ -58,7 +58,8 @@ def _results():
             "protected": {"confoundergan@1": {"made_by": {}, "repr": "cg", "fit_seconds": 12.0, "protect_seconds": 0.5,
                                               "quality": quality, "label_consistency": 0.95},
                           "emn@1": {"made_by": {}, "repr": "emn", "fit_seconds": 30.0, "protect_seconds": 0.0,
-                                    "quality": quality}},
+                                    "quality": quality,
+                                    "fit_record": {"rounds": 5, "train_acc": 0.3193, "reached_stop": False}}},
             "versions": {"torch": "x"}, "machine": {"device": "cpu", "cpu_count": 2}, "git_commit": "abc1234",
             "finished_utc": "2024-01-01T00:00:00+00:00"}
 
@@ -103,6 +104,12 @@ def test_defence_note_says_grayscale_is_the_identity_on_gray_images(run_dir):
     results = json.loads((run_dir / "results.json").read_text())
     (run_dir / "results.json").write_text(json.dumps({**results, "channels": 1}))
     assert "grayscale leaves them unchanged" in write_suite_report(run_dir).read_text()
+
+
+def test_protected_table_says_how_far_emn_fitted(run_dir):
+    report = write_suite_report(run_dir).read_text()
+    assert "| 5 rounds, surrogate train acc. 31.9 %, stop not reached |" in report
+    assert "| 95.0 | 12.0 | 0.5 | - |" in report          # ConfounderGAN has no fit record
 
 
 def test_targets_share_and_defence_coverage(run_dir):

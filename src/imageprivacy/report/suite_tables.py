@@ -115,8 +115,8 @@ def _seconds(x) -> str:
 def protected_table(results: dict) -> list[str]:
     """One line per protected training set the suite fitted (method @ the fraction it was fitted on)."""
     lines = ["| method | fit fraction | PSNR mean (dB) | PSNR min (dB) | SSIM mean | L-inf (8-bit levels) | "
-             "unchanged images | label consistency (%) | fit (s) | protect (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "unchanged images | label consistency (%) | fit (s) | protect (s) | fit record |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, rec in results.get("protected", {}).items():
         method, _, fraction = key.partition("@")
         q = rec.get("quality", {})
@@ -124,5 +124,14 @@ def protected_table(results: dict) -> list[str]:
         lines.append(f"| {method} | {fraction or '-'} | {_db(q.get('psnr_mean_db'))} | {_db(q.get('psnr_min_db'))} | "
                      f"{'-' if ssim is None else f'{ssim:.3f}'} | {q.get('linf_max_levels', '-')} | "
                      f"{q.get('unchanged_images', '-')} | {pct(rec.get('label_consistency'))} | "
-                     f"{_seconds(rec.get('fit_seconds'))} | {_seconds(rec.get('protect_seconds'))} |")
+                     f"{_seconds(rec.get('fit_seconds'))} | {_seconds(rec.get('protect_seconds'))} | "
+                     f"{fit_record_text(rec.get('fit_record'))} |")
     return lines
+
+
+def fit_record_text(record: dict | None) -> str:
+    """EMN's bi-level fit: whether it reached its stop accuracy tells a reader how converged the noise is."""
+    if not record or "rounds" not in record:
+        return "-"
+    stop = "stop reached" if record.get("reached_stop") else "stop not reached"
+    return f"{record['rounds']} rounds, surrogate train acc. {pct(record.get('train_acc'))} %, {stop}"
