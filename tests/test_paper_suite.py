@@ -6,7 +6,7 @@ import pytest
 from conftest import TINY_OPTIONS, make_imageset, write_image_folder
 from imageprivacy.experiments import paper_suite
 from imageprivacy.experiments.paper_suite import SuiteConfig, run_suite
-from imageprivacy.experiments.suite_cells import EXPERIMENTS, Part, mixed
+from imageprivacy.experiments.suite_cells import EXPERIMENTS, Part, adaptive, defences, mixed, only_methods
 from imageprivacy.report.suite_report import write_suite_report
 
 
@@ -61,3 +61,17 @@ def test_unknown_experiment_is_refused(folder, tmp_path):
     with pytest.raises(ValueError, match="unknown experiment"):
         run_suite(_config(folder), ["fig-9"], tmp_path)
     assert set(EXPERIMENTS) >= {"in-distribution", "mixed", "curves-90", "transfer", "augment", "defences"}
+
+
+def test_only_methods_keeps_their_cells_and_natural():
+    kept = only_methods(defences() + mixed() + adaptive(), ["emn", "confoundergan"])
+    methods = {p.method for c in kept for p in c.parts}
+    assert methods == {"natural", "emn", "confoundergan", "confoundergan+remover"}
+    assert {c.series for c in kept if c.experiment == "defences"} == {"natural", "emn", "confoundergan"}
+    assert len([c for c in kept if c.experiment == "defences"]) == 3 * 7
+    assert only_methods(mixed(), None) == mixed()
+
+
+def test_unknown_method_filter_is_refused(folder, tmp_path):
+    with pytest.raises(ValueError, match="unknown suite method"):
+        run_suite(_config(folder), ["defences"], tmp_path, methods=["emm"])

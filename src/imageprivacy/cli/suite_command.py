@@ -23,6 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--options", default=None,
                    help='JSON: per-method options, e.g. \'{"emn": {"max_rounds": 20}}\' (replaces the defaults '
                         "of the methods it names)")
+    p.add_argument("--methods", default=None,
+                   help="comma list: only the cells whose training data comes from these methods (natural "
+                        "always counts), e.g. emn,confoundergan; a later run without it adds the rest")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
@@ -39,6 +42,7 @@ def run(args) -> int:
                       victim_width=args.victim_width or None, device=args.device, seed=args.seed)
     if args.options:
         cfg.options = {**cfg.options, **json.loads(args.options)}
-    run_suite(cfg, names, args.out, progress=progress_printer(args.quiet))
+    methods = args.methods.split(",") if args.methods else None
+    run_suite(cfg, names, args.out, progress=progress_printer(args.quiet), methods=methods)
     print(f"report: {write_suite_report(args.out)}")
     return 0

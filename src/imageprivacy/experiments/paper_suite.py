@@ -19,7 +19,7 @@ from imageprivacy.data import load_dataset
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.experiments.protected_sets import ProtectedSets
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.suite_cells import EXPERIMENTS, Cell
+from imageprivacy.experiments.suite_cells import EXPERIMENTS, Cell, only_methods
 from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
 
 
@@ -59,7 +59,9 @@ def training_set(cell: Cell, sets: ProtectedSets) -> ImageSet:
     return ImageSet.concat([p for p in parts if len(p)])
 
 
-def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, progress=None) -> dict:
+def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, progress=None,
+              methods: list[str] | None = None) -> dict:
+    """Run the experiments' cells (only those of `methods` when given; see suite_cells.only_methods)."""
     progress = progress or (lambda event, values: None)
     unknown = [e for e in experiments if e not in EXPERIMENTS]
     if unknown:
@@ -72,8 +74,9 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
     train, test, attacker = _load(cfg)
     epsilon = cfg.epsilon or paper_default_epsilon(train.channels, train.image_size[0])
     sets = ProtectedSets(train, epsilon, cfg.options, out_dir, cfg.device, cfg.seed, progress, attacker)
-    cells = [c for name in experiments
-             for c in (EXPERIMENTS[name](epsilon=epsilon) if name == "defences" else EXPERIMENTS[name]())]
+    cells = only_methods([c for name in experiments
+                          for c in (EXPERIMENTS[name](epsilon=epsilon) if name == "defences" else EXPERIMENTS[name]())],
+                         methods)
     listed = previous.get("cells", []) if rows else []
     seen = {(c["experiment"], c["series"], str(c["x"])) for c in listed}
     listed += [{"experiment": c.experiment, "series": c.series, "x": c.x, "key": c.key} for c in cells

@@ -118,3 +118,19 @@ def adaptive(methods=("confoundergan",)) -> list[Cell]:
 
 EXPERIMENTS = {"in-distribution": in_distribution, "mixed": mixed, "curves-90": curves_90,
                "transfer": transfer, "augment": augment, "defences": defences, "adaptive": adaptive}
+
+
+def only_methods(cells: list[Cell], methods: list[str] | None) -> list[Cell]:
+    """The cells whose training data comes from `methods` only (natural data always counts).
+
+    A CPU budget rarely covers a whole experiment at a useful scale; this runs, say, the defences for
+    natural / EMN / ConfounderGAN. The adaptive trainer's "+remover" sets count as their base method.
+    """
+    if methods is None:
+        return cells
+    known = {p.method.partition("+")[0] for name in EXPERIMENTS for c in EXPERIMENTS[name]() for p in c.parts}
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise ValueError(f"unknown suite method(s) {unknown}; known: {', '.join(sorted(known))}")
+    allowed = {"natural", *methods}
+    return [c for c in cells if all(p.method.partition("+")[0] in allowed for p in c.parts)]
