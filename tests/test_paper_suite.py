@@ -53,8 +53,8 @@ def test_suite_runs_resumes_and_reports(folder, tmp_path, monkeypatch):
     again = run_suite(_config(folder), ["in-distribution", "adaptive"], out)
     same = json.dumps(again["rows"], sort_keys=True) == json.dumps(results["rows"], sort_keys=True)
     assert calls == [] and same                                       # resumed: nothing retrained
-    report = write_suite_report(out)
-    assert "in-distribution" in report.read_text()
+    report = write_suite_report(out).read_text()
+    assert "in-distribution" in report and "## Adaptive trainer: a noise remover" in report
 
 
 def test_unknown_experiment_is_refused(folder, tmp_path):

@@ -19,7 +19,8 @@ TITLES = {"in-distribution": "In-distribution: 100 % protected training data (pa
           "curves-90": "Test accuracy curves at p = 90 % (paper Fig. 4c-d)",
           "transfer": "Transferability: noise made with ResNet-18, other victim architectures (paper Table 1)",
           "augment": "The victim's data augmentation (paper Table 2)",
-          "defences": "Defences (APBench / ISS style; beyond the paper)"}
+          "defences": "Defences (APBench / ISS style; beyond the paper)",
+          "adaptive": "Adaptive trainer: a noise remover trained with the generator (beyond the paper)"}
 NOTES = {
     "mixed": "Polyline 4 uses a generator fitted on the first p of the training set only; polyline 5 also "
              "protects the rest with it (out of distribution). EMN's noise is crafted once on the whole "
