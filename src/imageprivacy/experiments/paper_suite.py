@@ -19,7 +19,7 @@ from imageprivacy.data import load_dataset
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.experiments.protected_sets import ProtectedSets
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.suite_cells import EXPERIMENTS, Cell, only_methods
+from imageprivacy.experiments.suite_cells import EXPERIMENTS, Cell, listed_position, listing, only_methods
 from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
 
 
@@ -78,9 +78,8 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
                           for c in (EXPERIMENTS[name](epsilon=epsilon) if name == "defences" else EXPERIMENTS[name]())],
                          methods)
     listed = previous.get("cells", []) if rows else []
-    seen = {(c["experiment"], c["series"], str(c["x"])) for c in listed}
-    listed += [{"experiment": c.experiment, "series": c.series, "x": c.x, "key": c.key} for c in cells
-               if (c.experiment, c.series, str(c.x)) not in seen]
+    seen = {listed_position(c) for c in listed}
+    listed += [entry for entry in map(listing, cells) if listed_position(entry) not in seen]
     results = {"experiment": "confoundergan-paper-suite", "config": config, "epsilon": epsilon,
                "train_size": len(train), "test_size": len(test), "num_classes": train.num_classes,
                "channels": train.channels, "cells": listed, "rows": rows,

@@ -116,6 +116,16 @@ def adaptive(methods=("confoundergan",)) -> list[Cell]:
     return cells
 
 
+def listing(cell: Cell) -> dict:
+    """How results.json lists a cell."""
+    return {"experiment": cell.experiment, "series": cell.series, "x": cell.x, "key": cell.key}
+
+
+def listed_position(entry: dict) -> tuple[str, str, str]:
+    """Where a listed cell sits in its experiment's table: one entry per position (x as text: JSON keeps no tuples)."""
+    return entry["experiment"], entry["series"], str(entry["x"])
+
+
 EXPERIMENTS = {"in-distribution": in_distribution, "mixed": mixed, "curves-90": curves_90,
                "transfer": transfer, "augment": augment, "defences": defences, "adaptive": adaptive}
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from imageprivacy.experiments.provenance import write_results
+from imageprivacy.experiments.suite_cells import listed_position
 from imageprivacy.report.suite_tables import load_results
 
 PROVENANCE = ("versions", "machine", "git_commit", "finished_utc")
@@ -34,7 +35,7 @@ def merge_suite_runs(target: str | Path, sources: list[str | Path]) -> dict:
     target = Path(target)
     merged = load_results(target)
     history = merged.pop("merged_from", None) or [{"run": str(target), **{k: merged.get(k) for k in PROVENANCE}}]
-    seen_cells = {(c["experiment"], c["series"], str(c["x"])) for c in merged["cells"]}
+    seen_cells = {listed_position(c) for c in merged["cells"]}
     for source in map(Path, sources):
         other = load_results(source)
         if not _same(other.get("config"), merged.get("config")):
@@ -49,8 +50,8 @@ def merge_suite_runs(target: str | Path, sources: list[str | Path]) -> dict:
                 raise SuiteMergeError(f"{source} and {target} hold different results for one victim run ({key})")
             merged["rows"].setdefault(key, row)
         for cell in other.get("cells", []):
-            if (cell["experiment"], cell["series"], str(cell["x"])) not in seen_cells:
-                seen_cells.add((cell["experiment"], cell["series"], str(cell["x"])))
+            if listed_position(cell) not in seen_cells:
+                seen_cells.add(listed_position(cell))
                 merged["cells"].append(cell)
         history = [h for h in history if h["run"] != str(source)]          # a folder merged again counts once
         history.append({"run": str(source), **{k: other.get(k) for k in PROVENANCE}})
