@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from imageprivacy.metrics import protection_quality
+from imageprivacy.metrics.image_quality import protection_quality
 
 
 @pytest.fixture

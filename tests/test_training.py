@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from imageprivacy.attacks.victim import VICTIM_RECIPES, train_victim, victim_recipe
+from imageprivacy.attacks.unlearnable.victim import VICTIM_RECIPES, train_victim, victim_recipe
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.errors import MissingLabelsError
 from imageprivacy.nets import build_net

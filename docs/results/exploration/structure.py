@@ -1,7 +1,7 @@
 """Which class-wise noise structure protects at PSNR >= 26 (RMS <= 0.8 eps)? 10k train, paper victim w16 5 ep."""
 import json, sys, time, torch
 from imageprivacy.data import load_dataset
-from imageprivacy.attacks.victim import victim_recipe, train_victim
+from imageprivacy.attacks.unlearnable.victim import victim_recipe, train_victim
 from imageprivacy.protections.base import apply_noise_uint8
 from imageprivacy.metrics import protection_quality
 torch.set_num_threads(2)

@@ -1,7 +1,7 @@
 """ConfounderGAN variants at 10k/5 epochs, paper victim w16."""
 import json, sys, time, torch
 from imageprivacy.data import load_dataset
-from imageprivacy.attacks.victim import victim_recipe, train_victim
+from imageprivacy.attacks.unlearnable.victim import victim_recipe, train_victim
 from imageprivacy.metrics import protection_quality
 from imageprivacy.protections import ConfounderGAN
 torch.set_num_threads(2)

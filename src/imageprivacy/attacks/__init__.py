@@ -1,1 +1,1 @@
-"""Attacks on protections: the unauthorized trainer (victim), its recipes, and its data-side defences."""
+"""Attacks on protections, one folder per method; the reconstructor training loop is shared by dpf/ and obfuscator/."""

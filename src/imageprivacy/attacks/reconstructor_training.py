@@ -1,4 +1,5 @@
-"""Training an image reconstructor on the attacker's own images (DPF paper, section 3.1.2).
+"""Training an image reconstructor on the attacker's own images (DPF paper, section 3.1.2): the loop both
+attacks/dpf/ and attacks/obfuscator/ train their reconstructors with.
 
 The attacker has a featurizer (released) and public images Q, so they make unlimited (image,
 features) pairs and minimise the L1 distance between psi(features) and the image. `featurize` is
@@ -7,18 +8,13 @@ model, or phi1 followed by a released obfuscator in the secondary attack of sect
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imageprivacy.attacks.reconstructors import Reconstructor
-from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
 from imageprivacy.training.finite_loss import require_finite
-
-KIND = "reconstructor"
 
 
 def train_reconstructor(reconstructor: nn.Module, featurize: Callable[[torch.Tensor], torch.Tensor],
@@ -58,20 +54,9 @@ def train_reconstructor(reconstructor: nn.Module, featurize: Callable[[torch.Ten
 
 
 @torch.no_grad()
-def reconstruct(reconstructor: Reconstructor, features: torch.Tensor, device="cpu",
+def reconstruct(reconstructor: nn.Module, features: torch.Tensor, device="cpu",
                 batch_size: int = 256) -> torch.Tensor:
     """Float [0, 1] images (on the CPU) from a feature bank, batch by batch, in eval mode."""
     reconstructor.eval().to(device)
     return torch.cat([reconstructor(features[s:s + batch_size].to(device).float()).cpu()
                       for s in range(0, len(features), batch_size)])
-
-
-def save_reconstructor(reconstructor: Reconstructor, path: str | Path, extra: dict | None = None) -> Path:
-    return save_module(path, reconstructor, KIND, {**reconstructor.config(), **(extra or {})})
-
-
-def load_reconstructor(path: str | Path, device="cpu") -> tuple[Reconstructor, dict]:
-    """(reconstructor in eval mode, its config including any `extra` saved with it)."""
-    tensors, config = read_tensors(path, KIND)
-    model = Reconstructor(config["name"], tuple(config["feature_shape"]), tuple(config["image_shape"]))
-    return load_state(model, tensors, path).to(device).eval(), config

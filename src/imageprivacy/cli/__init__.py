@@ -8,13 +8,13 @@ from imageprivacy.errors import ImagePrivacyError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from imageprivacy.cli import (demo_command, dpf_command, evaluate_command, fit_command, obfuscator_command,
-                                  protect_command, suite_command, sweep_command, train_command)
+    from imageprivacy.cli.dpf import commands as dpf_commands
+    from imageprivacy.cli.obfuscator import commands as obfuscator_commands
+    from imageprivacy.cli.unlearnable import VERBS as UNLEARNABLE_VERBS
 
     parser = argparse.ArgumentParser(prog="imageprivacy", description="Protect images before you share them.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (demo_command, train_command, fit_command, protect_command, evaluate_command, sweep_command,
-                   suite_command, dpf_command, obfuscator_command):
+    for module in (*UNLEARNABLE_VERBS, dpf_commands, obfuscator_commands):
         module.add_parser(sub)
     return parser
 

@@ -6,8 +6,8 @@ from typing import Callable
 
 import torch
 
+from imageprivacy.data.input_checks import check_images, check_labels
 from imageprivacy.errors import MissingLabelsError, NotFittedError
-from imageprivacy.validation import check_images, check_labels
 
 Progress = Callable[[str, dict], None]   # progress(event, values): the only way code below cli reports
 

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from imageprivacy.errors import MissingLabelsError
+from imageprivacy.metrics.reconstruction import per_image_ssim
 from imageprivacy.protections.dpf.poisoning_function import DeepPoisoningFunction
-from imageprivacy.reconstruction_metrics import per_image_ssim
 
 
 def _byproduct_loss(objective: str, byproduct: nn.Module, poisoned: torch.Tensor, x: torch.Tensor,

@@ -22,7 +22,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from imageprivacy.attacks.reconstructor_training import save_reconstructor
+from imageprivacy.attacks.dpf.reconstructors import save_reconstructor
 from imageprivacy.errors import CheckpointError, ImagePrivacyError
 from imageprivacy.nets.split_points import BackboneSpec, SplitNet, build_split
 from imageprivacy.nets.weights_file import load_state, module_tensors, read_tensors, save_module, save_tensors

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from imageprivacy.attacks.msssim_reconstruction import reconstruction_loss
-from imageprivacy.multiscale_ssim import MSSSIMParams
+from imageprivacy.attacks.obfuscator.msssim_reconstruction import reconstruction_loss
+from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.finite_loss import require_finite
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from imageprivacy.metrics.multiscale_ssim import MSSSIMParams, per_image_msssim
 from imageprivacy.protections.dpf.stationary import GaussianNoise
-from imageprivacy.multiscale_ssim import MSSSIMParams, per_image_msssim
 
 STD_GRID = tuple(round(0.05 * k, 2) for k in range(1, 41))
 

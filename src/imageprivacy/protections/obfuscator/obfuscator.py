@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from imageprivacy.data.input_checks import check_images
 from imageprivacy.errors import CheckpointError, InputShapeError
 from imageprivacy.nets.obfuscator_nets import FeatureClassifier, ObfuscatorArch, ObfuscatorFront
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
-from imageprivacy.validation import check_images
 
 OBFUSCATOR_FILE, CLASSIFIER_FILE = "obfuscator.safetensors", "classifier.safetensors"
 OBFUSCATOR_KIND, CLASSIFIER_KIND = "deepobfuscator-obfuscator", "deepobfuscator-classifier"

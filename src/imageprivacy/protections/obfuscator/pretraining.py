@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from imageprivacy.attacks.attribute_inference import CLASSIFIER_RECIPE, train_attribute_classifier
-from imageprivacy.attacks.msssim_reconstruction import train_msssim_reconstructor
-from imageprivacy.multiscale_ssim import MSSSIMParams
+from imageprivacy.attacks.obfuscator.attribute_inference import CLASSIFIER_RECIPE, train_attribute_classifier
+from imageprivacy.attacks.obfuscator.msssim_reconstruction import train_msssim_reconstructor
+from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.classifier_training import TrainRecipe, train_classifier
 

@@ -1,0 +1,1 @@
+"""What attacks a DPF release: image reconstructors trained on the released featurizer."""

@@ -1,0 +1,1 @@
+"""What attacks DeepObfuscator features: reconstructors trained with MS-SSIM, private-attribute classifiers."""

@@ -1,0 +1,1 @@
+"""What attacks unlearnable images: the unauthorized trainer, its counter-measures, the adaptive noise remover."""

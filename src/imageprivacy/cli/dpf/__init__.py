@@ -1,0 +1,1 @@
+"""`imageprivacy dpf train|evaluate`: the Deep Poisoning Functions verbs."""

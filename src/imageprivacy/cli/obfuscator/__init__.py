@@ -1,0 +1,1 @@
+"""`imageprivacy obfuscator train|evaluate|encode`: the DeepObfuscator verbs."""

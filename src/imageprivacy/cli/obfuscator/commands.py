@@ -1,0 +1,137 @@
+"""`imageprivacy obfuscator train|evaluate|encode`: DeepObfuscator, features that hide the image and an attribute."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+
+from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
+from imageprivacy.cli.arguments import add_common, device, progress_printer
+from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig
+from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES
+
+
+def _default(name: str):
+    """The config's default, so the command line and the Python API cannot drift apart."""
+    return next(f.default for f in fields(ObfuscatorExperimentConfig) if f.name == name)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}")
+
+
+def _reconstructors(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in RECONSTRUCTORS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown reconstructor(s) {unknown}; known: "
+                                         f"{', '.join(RECONSTRUCTORS)}")
+    return names
+
+
+def _add_train(verbs) -> None:
+    t = verbs.add_parser("train", help="pretrain O + C, AR and AC, then run Algorithm 1; writes RUN_DIR/obfuscator"
+                                       ".safetensors and classifier.safetensors. Evaluation settings are stored for "
+                                       "`obfuscator evaluate`")
+    t.add_argument("data", help="fashion-mnist (default task: tops/bottoms/footwear/bags, private: the class), celeba "
+                                "(default task Smiling, private Male), or any labelled data set with --task/--private")
+    t.add_argument("--data-dir", default=None)
+    t.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (CelebA: default 64)")
+    t.add_argument("--task", default=None, help="attribute names (Smiling,High_Cheekbones), class groups "
+                                                "(0,2,4,6/1,3/5,7,9/8) or 'class'; default: the data set's")
+    t.add_argument("--private", default=None, help="attribute names (Male) or 'class'; default: the data set's")
+    t.add_argument("--out", required=True, help="the run folder (re-running resumes it)")
+    for part in ("defender", "attacker", "test"):
+        t.add_argument(f"--{part}-size", type=int, default=_default(f"{part}_size") or 0, help="0 = all it can get")
+    for name in ("width", "depth", "hidden", "batch_size", "pretrain_epochs", "adversary_epochs", "adversarial_epochs",
+                 "attack_epochs"):
+        t.add_argument(f"--{name.replace('_', '-')}", type=int, default=_default(name))
+    t.add_argument("--lr", type=float, default=_default("lr"), help="Adam learning rate of Algorithm 1")
+    t.add_argument("--attack-lr", type=float, default=_default("attack_lr"),
+                   help="Adam learning rate of the reconstructors")
+    t.add_argument("--lambda1", type=float, default=_default("lambda_attribute"), help="weight of -L(AC)")
+    t.add_argument("--attribute-loss", choices=ATTRIBUTE_LOSSES, default=_default("attribute_loss"),
+                   help="AC defence term: the paper's negative-ce (-L(AC)), or conditional-prior (cross-entropy "
+                        "to p(private | task), the guessing distribution; bounded, see adversarial_training)")
+    t.add_argument("--lambda2", type=float, default=_default("lambda_reconstruction"), help="weight of L(AR2) - L(AR1)")
+    t.add_argument("--lambdas", type=_floats, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
+                                                                               "lambda2), comma-separated; '' skips")
+    t.add_argument("--reconstructors", type=_reconstructors, default=_default("reconstructors"))
+    t.add_argument("--side-reconstructors", type=_reconstructors, default=_default("side_reconstructors"),
+                   help="reconstructors for the ablations and trade-off points")
+    t.add_argument("--noise-threshold", type=float, default=_default("noise_threshold"),
+                   help="noise baseline: smallest noise whose noisy image scores MS-SSIM <= this")
+    t.add_argument("--no-ablations", action="store_true")
+    t.add_argument("--no-noise-baseline", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    add_common(t)
+    t.set_defaults(run=run_train)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("obfuscator", help="DeepObfuscator: train an obfuscator for split inference, attack it, encode")
+    verbs = p.add_subparsers(dest="obfuscator_command", required=True)
+    _add_train(verbs)
+    e = verbs.add_parser("evaluate", help="freeze the obfuscator, train fresh attackers, baselines and ablations -> "
+                                          "results.json and report.md")
+    e.add_argument("run_dir")
+    e.add_argument("--device", type=device, default=None, help="override the run's device")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(run=run_evaluate)
+    c = verbs.add_parser("encode", help="what a phone sends: obfuscated features of IMAGES (a folder or a file) "
+                                        "-> OUT (.safetensors with features and file names)")
+    c.add_argument("run_dir")
+    c.add_argument("images")
+    c.add_argument("out")
+    c.add_argument("--device", type=device, default="cpu")
+    c.set_defaults(run=run_encode)
+
+
+def config_from_args(args) -> ObfuscatorExperimentConfig:
+    return ObfuscatorExperimentConfig(
+        data=args.data, data_dir=args.data_dir, size=args.size, task=args.task, private=args.private,
+        defender_size=args.defender_size or None, attacker_size=args.attacker_size or None,
+        test_size=args.test_size or None, width=args.width, depth=args.depth, hidden=args.hidden,
+        batch_size=args.batch_size, pretrain_epochs=args.pretrain_epochs, adversary_epochs=args.adversary_epochs,
+        adversarial_epochs=args.adversarial_epochs, lr=args.lr, lambda_attribute=args.lambda1,
+        attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, attack_epochs=args.attack_epochs,
+        attack_lr=args.attack_lr, reconstructors=args.reconstructors, side_reconstructors=args.side_reconstructors,
+        lambdas=args.lambdas,
+        ablations=not args.no_ablations, noise_baseline=not args.no_noise_baseline,
+        noise_threshold=args.noise_threshold, device=args.device, seed=args.seed)
+
+
+def run_train(args) -> int:
+    from imageprivacy.experiments.obfuscator.experiment import train_obfuscator_run
+
+    run_dir = train_obfuscator_run(config_from_args(args), args.out, progress=progress_printer(args.quiet))
+    print(f"obfuscator (phone): {run_dir / 'obfuscator.safetensors'}")
+    print(f"classifier (cloud): {run_dir / 'classifier.safetensors'}")
+    print(f"next: imageprivacy obfuscator evaluate {args.out}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from imageprivacy.experiments.obfuscator.experiment import evaluate_obfuscator_run
+    from imageprivacy.report.obfuscator.report import write_obfuscator_report
+
+    evaluate_obfuscator_run(args.run_dir, progress=progress_printer(args.quiet), device=args.device)
+    print(f"report: {write_obfuscator_report(args.run_dir)}")
+    return 0
+
+
+def run_encode(args) -> int:
+    from imageprivacy.protections.obfuscator import Obfuscator, encode_files, write_features
+
+    obfuscator = Obfuscator.load(args.run_dir, device=args.device)
+    features, names, skipped = encode_files(obfuscator, args.images)
+    out = write_features(args.out, features, names, skipped, obfuscator)
+    print(f"features of {len(names)} image(s) {tuple(features.shape[1:])}: {out}")
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if skipped:
+        print(f"{len(skipped)} image(s) skipped; their features are not in {out}", file=sys.stderr)
+    return 1 if skipped else 0

@@ -1,0 +1,125 @@
+"""A DeepObfuscator run: its config, its folder, its one data split.
+
+RUN_DIR/config.json                 the config (written by `obfuscator train`, read by `evaluate`)
+RUN_DIR/split.json                  sizes, sources, seed and fingerprint of the one split (data.task_split)
+RUN_DIR/obfuscator.safetensors      O, and RUN_DIR/classifier.safetensors C: what a service deploys
+RUN_DIR/work/                       pretrained O + C, pretrained AR + AC, the four modules after Algorithm 1
+RUN_DIR/eval/<setting>/             baselines, ablations, trade-off points and the fresh attackers of each
+RUN_DIR/training.json, results.json, images.safetensors, report.md and its PNGs
+
+Every trained stage is saved with a `run` key, the JSON of the settings it depends on; a stage whose
+file holds the same key is loaded instead of trained (stages.py), so runs resume.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
+from imageprivacy.data import load_dataset
+from imageprivacy.data.attribute_task import default_specs
+from imageprivacy.data.task_split import TaskSplit, split_task
+from imageprivacy.errors import DatasetError
+from imageprivacy.experiments.run_folder import read_run_config, stage_key, write_run_config
+from imageprivacy.nets.obfuscator_nets import ObfuscatorArch
+
+@dataclass
+class ObfuscatorExperimentConfig:
+    data: str = "fashion-mnist"
+    data_dir: str | None = None
+    size: int | None = None                       # resize (CelebA's loader defaults to 64)
+    task: str | None = None                       # None: the data set's default (data.attribute_task)
+    private: str | None = None
+    defender_size: int | None = 50_000            # None: half the train split
+    attacker_size: int | None = 10_000            # None: the rest of the train split
+    test_size: int | None = None                  # None: the whole test split
+    width: int = 64                               # ObfuscatorArch: the paper's VGG16 at 64 / 3 / 4096
+    depth: int = 3
+    hidden: int = 4096
+    batch_size: int = 64
+    pretrain_epochs: int = 10                     # O + C without privacy
+    adversary_epochs: int = 5                     # AR and AC pretrained on the frozen O
+    adversarial_epochs: int = 20                  # Algorithm 1
+    lr: float = 1e-4                              # Adam in Algorithm 1
+    lambda_attribute: float = 1.0                 # lambda1
+    lambda_reconstruction: float = 1.0            # lambda2
+    attribute_loss: str = "negative-ce"           # the paper's -L(AC); or "conditional-prior" (adversarial_training)
+    attack_epochs: int = 10                       # every fresh attacker
+    attack_lr: float = 1e-3                       # Adam, reconstructors
+    reconstructors: tuple[str, ...] = RECONSTRUCTORS
+    side_reconstructors: tuple[str, ...] = ("mirror",)   # for the ablations and the trade-off points
+    lambdas: tuple[float, ...] = (0.1, 0.3, 3.0)  # trade-off curve (lambda1 = lambda2), besides the main one
+    ablations: bool = True
+    noise_baseline: bool = True
+    noise_threshold: float = 0.30                 # "just unrecognizable": MS-SSIM(noisy, raw) <= this
+    device: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.reconstructors, self.side_reconstructors = tuple(self.reconstructors), tuple(self.side_reconstructors)
+        self.lambdas = tuple(float(v) for v in self.lambdas)
+        for name in (*self.reconstructors, *self.side_reconstructors):
+            if name not in RECONSTRUCTORS:
+                raise ValueError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
+        if self.task is None or self.private is None:
+            defaults = default_specs(self.data)
+            if defaults is None:
+                raise DatasetError(f"{self.data} has no default task and private attribute: give both "
+                                   f"(e.g. task '0,1/2,3' with private 'class', or attribute names)")
+            self.task = self.task or defaults[0]
+            self.private = self.private or defaults[1]
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ObfuscatorExperimentConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known})
+
+    def arch(self, channels: int, image_size: tuple[int, int]) -> ObfuscatorArch:
+        return ObfuscatorArch(channels, image_size, self.width, self.depth, self.hidden)
+
+
+TRAINING_FIELDS = ("data", "data_dir", "size", "task", "private", "defender_size", "attacker_size", "test_size",
+                   "width", "depth", "hidden", "batch_size", "pretrain_epochs", "seed")
+
+
+# Fields added after runs existed: keyed only when not at their default, so those runs' stages still match.
+LATER_DEFAULTS = {"attribute_loss": "negative-ce"}
+
+
+def run_key(cfg: ObfuscatorExperimentConfig, *extra: str, **more) -> str:
+    """JSON of the training fields (+ `extra` fields and `more` values): what a cached stage depends on."""
+    values = cfg.to_dict()
+    keyed = tuple(f for f in extra if f not in LATER_DEFAULTS or values[f] != LATER_DEFAULTS[f])
+    return stage_key(values, TRAINING_FIELDS, *keyed, **more)
+
+
+def write_config(cfg: ObfuscatorExperimentConfig, run_dir: Path) -> None:
+    write_run_config(cfg.to_dict(), run_dir)
+
+
+def read_config(run_dir: Path) -> ObfuscatorExperimentConfig:
+    return read_run_config(run_dir, ObfuscatorExperimentConfig.from_dict, "an obfuscator", "imageprivacy obfuscator train")
+
+
+def load_split(cfg: ObfuscatorExperimentConfig, run_dir: Path, record: bool = False) -> TaskSplit:
+    """The run's split; `record` (train) writes split.json, otherwise (evaluate) it must match it."""
+    train = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir, size=cfg.size)
+    test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir, size=cfg.size)
+    split = split_task(train, test, cfg.task, cfg.private, (cfg.defender_size, cfg.attacker_size, cfg.test_size),
+                       cfg.seed)
+    summary = {"seed": cfg.seed, "digest": split.digest(), "sizes": split.sizes(),
+              "sources": {role: getattr(split, role).source for role in ("defender", "attacker", "test")}}
+    path = Path(run_dir) / "split.json"
+    if record:
+        path.write_text(json.dumps(summary, indent=2))
+        return split
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    if saved.get("digest") != summary["digest"]:
+        raise DatasetError(f"the data at {cfg.data} does not give the split this run was trained on "
+                           f"(fingerprint {summary['digest']}, split.json says {saved.get('digest')}); "
+                           f"run `imageprivacy obfuscator train` again or use a new run folder")
+    return split

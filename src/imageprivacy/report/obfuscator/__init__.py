@@ -1,0 +1,1 @@
+"""The report of a DeepObfuscator run and the issue's targets it is checked against."""

@@ -1,0 +1,1 @@
+"""Tests of the dpf method's code, mirroring src/imageprivacy/*/dpf/."""

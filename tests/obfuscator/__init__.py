@@ -1,0 +1,1 @@
+"""Tests of the obfuscator method's code, mirroring src/imageprivacy/*/obfuscator/."""

@@ -1,0 +1,124 @@
+"""The DeepObfuscator experiment end to end on tiny data: train, evaluate (resumable), report, encode, CLI."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_imageset, write_fashion_mnist
+from imageprivacy.cli.obfuscator import commands as obfuscator_command
+from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups
+from imageprivacy.errors import CheckpointError
+from imageprivacy.experiments.obfuscator.experiment import evaluate_obfuscator_run, train_obfuscator_run
+from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, read_config
+from imageprivacy.obfuscator import Obfuscator, read_features
+from imageprivacy.report.obfuscator.report import write_obfuscator_report
+from imageprivacy.report.obfuscator.targets import check_targets
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory):
+    """make_imageset data (1x16x16, 4 classes) as Fashion-MNIST IDX files, so the real loader runs."""
+    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), make_imageset(n=64, seed=0),
+                               make_imageset(n=24, seed=1))
+
+
+def tiny_config(idx_dir, **changes) -> ObfuscatorExperimentConfig:
+    values = dict(data="fashion-mnist", data_dir=str(idx_dir), task="0,1/2,3", private="class", defender_size=48,
+                  attacker_size=16, test_size=None, width=4, depth=1, hidden=16, batch_size=12, pretrain_epochs=1,
+                  adversary_epochs=1, adversarial_epochs=1, attack_epochs=1, lambdas=(0.5,),
+                  reconstructors=("mirror", "resrec"))          # all four are built in test_obfuscator_nets
+    return ObfuscatorExperimentConfig(**{**values, **changes})
+
+
+@pytest.fixture(scope="module")
+def trained_run(idx_dir, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("obfuscator-run")
+    train_obfuscator_run(tiny_config(idx_dir), run_dir)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def results(trained_run):
+    return evaluate_obfuscator_run(trained_run)
+
+
+def test_train_writes_the_deployed_files(trained_run, idx_dir):
+    assert read_config(trained_run) == tiny_config(idx_dir)
+    obfuscator = Obfuscator.load(trained_run)
+    assert obfuscator.about["task"] == "0,1/2,3" and obfuscator.feature_shape == (8, 4, 4)
+    assert (trained_run / "classifier.safetensors").is_file()
+    assert json.loads((trained_run / "split.json").read_text())["sizes"] == {"defender": 48, "attacker": 16, "test": 24}
+
+
+def test_evaluate_writes_results_and_resumes(trained_run, results):
+    saved = json.loads((trained_run / "results.json").read_text())
+    assert saved["experiment"] == "deepobfuscator" and saved["versions"]["torchmetrics"]
+    assert saved["ms_ssim_parameters"]["scales"] == 3 and saved["ms_ssim_parameters"]["data_range"] == 1.0
+    assert set(results["settings"]) == {"deepobfuscator", "no_adversarial", "noise", "defend_ar_only",
+                                        "defend_ac_only", "lambda=0.5"}
+    main = results["settings"]["deepobfuscator"]
+    assert set(main["reconstructors"]) == {"mirror", "resrec"}
+    assert set(results["settings"]["defend_ar_only"]["reconstructors"]) == {"mirror"}
+    for scores in main["reconstructors"].values():
+        assert 0 <= scores["ms_ssim"] <= 1 and scores["psnr_db"] > 0
+    assert results["guessing"]["given_task"] == pytest.approx(0.5)            # quadrant given its row
+    assert 0 < results["noise_baseline"]["std"] and "simulated_adversaries" in main
+    assert [c["lambda"] for c in results["curve"]] == [0.5, 1.0]
+    assert results["image_grid"]["rows"][0] == "raw" and (trained_run / "images.safetensors").is_file()
+    stamp = (trained_run / "eval" / "deepobfuscator" / "resrec.safetensors").stat().st_mtime_ns
+    again = evaluate_obfuscator_run(trained_run)       # every stage cached: same numbers, nothing retrained
+    assert (trained_run / "eval" / "deepobfuscator" / "resrec.safetensors").stat().st_mtime_ns == stamp
+    assert again["settings"] == results["settings"]
+
+
+def test_report_and_targets(trained_run, results):
+    report = write_obfuscator_report(trained_run).read_text()
+    for heading in ("Targets", "Tables 3 and 4", "Section 4.2", "Trade-off", "Fig. 4", "sigma 0.4091"):
+        assert heading in report
+    assert (trained_run / "obfuscator_images.png").stat().st_size > 1000
+    fake = {"guessing": {"given_task": 0.40}, "settings": {
+        "deepobfuscator": {"reconstructors": {"mirror": {"ms_ssim": 0.2}, "urec1": {"ms_ssim": 0.35}},
+                           "private_attacker": {"accuracy": 0.43}, "task_accuracy": {"accuracy": 0.95}},
+        "no_adversarial": {"reconstructors": {"mirror": {"ms_ssim": 0.95}}, "task_accuracy": {"accuracy": 0.96}}}}
+    checks = check_targets(fake)
+    assert [c.met for c in checks] == [False, True, True, True] and "urec1 0.3500" in checks[0].measured
+
+
+def test_cli_encode_skips_bad_images_and_evaluate_needs_training(trained_run, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="imageprivacy")
+    obfuscator_command.add_parser(parser.add_subparsers(dest="command", required=True))
+    images = tmp_path / "phone"
+    images.mkdir()
+    Image.fromarray(np.full((20, 30), 200, dtype=np.uint8)).save(images / "a.png")
+    Image.fromarray(np.zeros((16, 16, 3), dtype=np.uint8)).save(images / "b.jpg")
+    (images / "c.png").write_bytes(b"broken")
+    args = parser.parse_args(["obfuscator", "encode", str(trained_run), str(images), str(tmp_path / "f.safetensors")])
+    assert args.run(args) == 1
+    assert "c.png" in capsys.readouterr().err
+    features, names, meta = read_features(tmp_path / "f.safetensors")
+    assert names == ["a.png", "b.jpg"] and features.shape == (2, 8, 4, 4) and meta["skipped"][0][0].endswith("c.png")
+    x = torch.full((1, 1, 16, 16), 200 / 255)
+    assert torch.allclose(features[0], Obfuscator.load(trained_run)(x)[0], atol=1e-5)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = parser.parse_args(["obfuscator", "evaluate", str(empty)])
+    with pytest.raises(CheckpointError):
+        args.run(args)
+
+
+def test_fashion_mnist_needs_no_flags():
+    parser = argparse.ArgumentParser(prog="imageprivacy")
+    obfuscator_command.add_parser(parser.add_subparsers(dest="command", required=True))
+    cfg = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out", "x"]))
+    assert cfg == ObfuscatorExperimentConfig()
+    assert (cfg.task, cfg.private) == (format_groups(FASHION_MNIST_GROUPS), "class")
+    assert ObfuscatorExperimentConfig(data="celeba").private == "Male"
+    small = parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out", "x", "--lambdas", "",
+                               "--reconstructors", "mirror,resrec", "--defender-size", "0"])
+    cfg = obfuscator_command.config_from_args(small)
+    assert cfg.lambdas == () and cfg.reconstructors == ("mirror", "resrec") and cfg.defender_size is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["obfuscator", "train", "x", "--out", "y", "--reconstructors", "unet"])

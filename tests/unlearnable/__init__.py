@@ -1,0 +1,1 @@
+"""Tests of the unlearnable method's code, mirroring src/imageprivacy/*/unlearnable/."""
