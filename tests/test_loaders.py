@@ -18,7 +18,7 @@ from imageprivacy.data.isic import read_isic2017
 from imageprivacy.data.medmnist import load_medmnist
 from imageprivacy.data.registry import default_data_dir
 from imageprivacy.data.svhn import load_svhn
-from imageprivacy.errors import DatasetError
+from imageprivacy.errors import ConfigurationError, DatasetError
 
 RNG = np.random.default_rng(0)
 REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -274,7 +274,7 @@ def test_registry_image_folder_split_and_path(class_tree, tmp_path):
 def test_registry_errors_and_defaults(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match="known: fashion-mnist"):
         load_dataset("imagenet-9000")
-    with pytest.raises(TypeError, match="channels"):
+    with pytest.raises(ConfigurationError, match="channels"):
         load_dataset("cifar10", data_dir=tmp_path, channels=1)
     assert {"fashion-mnist", "mnist", "cifar10", "svhn", "bloodmnist", "image-folder", "isic2017"} <= set(DATASETS)
     monkeypatch.setenv("IMAGEPRIVACY_DATA", str(tmp_path))

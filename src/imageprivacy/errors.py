@@ -1,8 +1,22 @@
-"""Typed errors raised at the public API, so callers can catch exactly what went wrong."""
+"""Every error this package raises on purpose, one type per kind, so callers catch exactly what went wrong.
+
+All derive from ImagePrivacyError, which the command line (cli/__init__.py) prints as one line and
+exit code 2. Each also derives from the built-in exception a caller would have caught before it
+existed (ValueError for a bad setting, OSError for missing data, ...).
+"""
 
 
 class ImagePrivacyError(Exception):
     """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(ImagePrivacyError, ValueError):
+    """A setting the code does not accept: an unknown name (method, experiment, recipe, defence, network) or a
+    value out of its range. The message names what is known or allowed."""
+
+
+class UnknownHookError(ConfigurationError):
+    """A hook name that the backbone does not have (the message lists the ones it has)."""
 
 
 class InputShapeError(ImagePrivacyError, ValueError):
@@ -29,5 +43,21 @@ class CorruptImageError(ImagePrivacyError, OSError):
     """An image file cannot be decoded."""
 
 
+class DataLeakError(ImagePrivacyError, RuntimeError):
+    """A training stage was given an image of the test part."""
+
+
 class CheckpointError(ImagePrivacyError, ValueError):
-    """A checkpoint is missing its config, or its config does not match its weights."""
+    """A checkpoint or run folder is missing, unreadable, or its config does not match its weights."""
+
+
+class SuiteMergeError(ConfigurationError):
+    """Suite run folders that do not describe one suite run (another config, protected sets or victim runs)."""
+
+
+class UnsafeReleaseError(ImagePrivacyError, ValueError):
+    """Something on its way into a DPF release/ would let its holder compute the private poisoning function."""
+
+
+class NonFiniteLossError(ImagePrivacyError, ArithmeticError):
+    """A training loss came out NaN or infinite."""

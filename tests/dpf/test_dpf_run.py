@@ -7,10 +7,10 @@ import torch
 
 from conftest import make_imageset, write_fashion_mnist
 from imageprivacy.dpf import Release, UnsafeReleaseError
-from imageprivacy.errors import CheckpointError
+from imageprivacy.errors import CheckpointError, UnknownHookError
 from imageprivacy.experiments.dpf.experiment import evaluate_dpf_run, train_dpf_run
 from imageprivacy.experiments.dpf.run import DPFExperimentConfig, read_config
-from imageprivacy.nets.split_points import BackboneSpec, UnknownHookError, build_split
+from imageprivacy.nets.split_points import BackboneSpec, build_split
 from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig, write_private, write_release
 
 

@@ -7,8 +7,8 @@ from imageprivacy.cli.dpf import commands as dpf_command
 from imageprivacy.data.attribute_task import default_specs, guessing_level, resolve_labels
 from imageprivacy.data.class_groups import (FASHION_MNIST_GROUPS, GROUPINGS, format_groups, group_labels,
                                             parse_groups)
-from imageprivacy.data.task_split import DataLeakError, TaskPart, TaskSplit, split_task
-from imageprivacy.errors import DatasetError
+from imageprivacy.data.task_split import TaskPart, TaskSplit, split_task
+from imageprivacy.errors import DataLeakError, DatasetError
 from imageprivacy.experiments.dpf import run as dpf_run
 
 

@@ -4,14 +4,13 @@ import torch
 
 from imageprivacy.attacks.obfuscator.msssim_reconstruction import train_msssim_reconstructor
 from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS, build_feature_reconstructor
-from imageprivacy.errors import CheckpointError, InputRangeError, InputShapeError
+from imageprivacy.errors import CheckpointError, InputRangeError, InputShapeError, NonFiniteLossError
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams, image_similarity, per_image_msssim
 from imageprivacy.nets.obfuscator_nets import FeatureClassifier, MirrorReconstructor, ObfuscatorArch
 from imageprivacy.obfuscator import Obfuscator
 from imageprivacy.protections.obfuscator import (AdversarialConfig, DeepObfuscator, load_classifier, noise_image,
                                                  save_classifier, train_adversarially)
 from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES, conditional_prior
-from imageprivacy.training.finite_loss import NonFiniteLossError
 
 TINY = ObfuscatorArch(channels=1, image_size=(16, 16), width=4, depth=1, hidden=16)
 

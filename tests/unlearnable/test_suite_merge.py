@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from imageprivacy.experiments.unlearnable.suite_merge import SuiteMergeError, main, merge_suite_runs
+from imageprivacy.errors import SuiteMergeError
+from imageprivacy.experiments.unlearnable.suite_merge import main, merge_suite_runs
 
 CONFIG = {"data": "tiny", "train_size": 100, "victim_epochs": 2, "seed": 0}
 CG = {"repr": "cg", "fit_seconds": 12.0, "label_consistency": 0.9}

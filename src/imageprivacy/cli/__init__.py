@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imageprivacy.cli.arguments import VerbParser
 from imageprivacy.errors import ImagePrivacyError
 
 
@@ -12,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     from imageprivacy.cli.obfuscator import commands as obfuscator_commands
     from imageprivacy.cli.unlearnable import VERBS as UNLEARNABLE_VERBS
 
-    parser = argparse.ArgumentParser(prog="imageprivacy", description="Protect images before you share them.")
+    parser = VerbParser(prog="imageprivacy", description="Protect images before you share them.")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in (*UNLEARNABLE_VERBS, dpf_commands, obfuscator_commands):
         module.add_parser(sub)
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ImagePrivacyError as err:
-        print(f"imageprivacy {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).splitlines())         # one line, whatever the message holds
+        print(f"imageprivacy {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished outputs are kept, a re-run resumes", file=sys.stderr)

@@ -1,10 +1,47 @@
-"""Argument types shared by the verbs: budgets written as fractions, devices."""
+"""What every verb shares: the parser whose --help shows defaults, budgets written as fractions, devices."""
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 from fractions import Fraction
 
 import torch
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter appends "(default: ...)" only to options that have a help text; this one to every
+    option that has a default (flags and required options have none worth showing)."""
+
+    def _format_action(self, action):
+        shows = action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE)
+        if not action.help and shows and action.default is not None and action.default is not False \
+                and action.default is not argparse.SUPPRESS:
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action):
+        return action.help if action.required else super()._get_help_string(action)
+
+
+class VerbParser(argparse.ArgumentParser):
+    """The parser of `imageprivacy` and of every verb under it (add_subparsers makes its own kind)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def json_object(text: str) -> dict:
+    """A JSON object given on the command line, e.g. '{"emn": {"max_rounds": 20}}'."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON: {text!r} ({err.msg})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"not a JSON object: {text!r}")
+    return value
 
 
 def budget(text: str) -> float:
@@ -20,6 +57,11 @@ def budget(text: str) -> float:
     return value
 
 
+def budgets(text: str) -> tuple[float, ...]:
+    """'8/255,16/255' -> a tuple of budgets (each as `budget` reads it)."""
+    return tuple(budget(part) for part in text.split(",") if part.strip())
+
+
 def device(text: str) -> str:
     if text.startswith("cuda") and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError("--device cuda asked for, but torch sees no CUDA GPU here")
@@ -31,7 +73,7 @@ def device(text: str) -> str:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, cuda:N")
+    parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N")
     parser.add_argument("--seed", type=int, default=0)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from imageprivacy.errors import DatasetError
+from imageprivacy.errors import ConfigurationError, DatasetError
 
 Groups = tuple[tuple[int, ...], ...]
 
@@ -34,7 +34,7 @@ class ClassGrouping:
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.groups):
-            raise ValueError(f"{len(self.groups)} groups but {len(self.names)} names")
+            raise ConfigurationError(f"{len(self.groups)} groups but {len(self.names)} names")
         check_groups(self.groups)
 
 
@@ -52,7 +52,7 @@ def parse_groups(text: str) -> Groups:
     try:
         groups = tuple(tuple(int(c) for c in g.split(",") if c.strip()) for g in text.split("/"))
     except ValueError:
-        raise ValueError(f"not class groups: {text!r} (write 0,2,4,6/1,3/5,7,9/8)") from None
+        raise ConfigurationError(f"not class groups: {text!r} (write 0,2,4,6/1,3/5,7,9/8)") from None
     return check_groups(groups)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from imageprivacy.data.image_files import iter_image_files, read_image
 from imageprivacy.data.imageset import ImageSet
-from imageprivacy.errors import CorruptImageError, DatasetError, InputShapeError
+from imageprivacy.errors import ConfigurationError, CorruptImageError, DatasetError, InputShapeError
 
 Skipped = list[tuple[str, str]]            # (path, reason) of each file that could not be used
 
@@ -54,7 +54,7 @@ def _check_options(size: int | None, channels: int | None, max_per_class: int | 
     if channels not in (None, 1, 3):
         raise InputShapeError(f"channels must be 1 or 3, got {channels!r}")
     if max_per_class is not None and (not isinstance(max_per_class, int) or max_per_class < 1):
-        raise ValueError(f"max_per_class must be a positive int, got {max_per_class!r}")
+        raise ConfigurationError(f"max_per_class must be a positive int, got {max_per_class!r}")
 
 
 def decode_readable(paths, size: int | None, skipped: Skipped, limit: int | None = None) -> list[tuple[Path, torch.Tensor]]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from imageprivacy.errors import InputRangeError, InputShapeError, MissingLabelsError
+from imageprivacy.errors import ConfigurationError, InputRangeError, InputShapeError, MissingLabelsError
 
 
 @dataclass
@@ -71,7 +71,7 @@ class ImageSet:
     def concat(parts: list["ImageSet"], name: str | None = None) -> "ImageSet":
         """One set from several with the same classes and image shape (e.g. protected + natural parts)."""
         if not parts:
-            raise ValueError("concat needs at least one ImageSet")
+            raise ConfigurationError("concat needs at least one ImageSet")
         shapes = {tuple(p.images.shape[1:]) for p in parts}
         if len(shapes) > 1:
             raise InputShapeError(f"cannot concatenate images of shapes {sorted(shapes)}")
@@ -91,7 +91,7 @@ class ImageSet:
     def split(self, fraction: float, seed: int) -> tuple["ImageSet", "ImageSet"]:
         """Seeded split into (first `fraction`, rest); both parts keep the class list."""
         if not 0.0 < fraction < 1.0:
-            raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+            raise ConfigurationError(f"fraction must be in (0, 1), got {fraction}")
         order = self.shuffled_indices(seed)
         k = int(round(fraction * len(self)))
         return self.subset(order[:k].sort().values), self.subset(order[k:].sort().values)

@@ -13,7 +13,7 @@ from imageprivacy.data.imageset import ImageSet
 from imageprivacy.data.isic import read_isic2017
 from imageprivacy.data.medmnist import MEDMNIST_DIR, MEDMNIST_FLAGS, load_medmnist
 from imageprivacy.data.svhn import load_svhn
-from imageprivacy.errors import DatasetError
+from imageprivacy.errors import ConfigurationError, DatasetError
 
 DATA_ROOT_VARIABLE = "IMAGEPRIVACY_DATA"        # a folder holding one subfolder per data set name
 CACHE_ROOT = Path.home() / ".cache" / "imageprivacy"
@@ -102,7 +102,7 @@ def load_dataset(name: str | Path, split: str = "train", data_dir: str | Path | 
         key, data_dir = "image-folder", name          # a known name wins over a folder of that name
     allowed = _FOLDER_OPTIONS if key == "image-folder" else {"size"}
     if set(options) - allowed:
-        raise TypeError(f"{key} does not take option(s) {sorted(set(options) - allowed)}; it takes {sorted(allowed)}")
+        raise ConfigurationError(f"{key} does not take option(s) {sorted(set(options) - allowed)}; it takes {sorted(allowed)}")
     if key == "image-folder":
         return _load_folder(data_dir, split, options)
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir(key)

@@ -20,13 +20,9 @@ import torch
 from imageprivacy.data.attribute_task import LabelSet, is_group_spec, resolve_labels
 from imageprivacy.data.class_groups import grouped_classes, parse_groups
 from imageprivacy.data.imageset import ImageSet
-from imageprivacy.errors import DatasetError, ImagePrivacyError
+from imageprivacy.errors import DataLeakError, DatasetError
 
 ROLES = ("defender", "attacker", "test")
-
-
-class DataLeakError(ImagePrivacyError, RuntimeError):
-    """A training stage was given an image of the test part."""
 
 
 @dataclass

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
+
 
 @dataclass
 class GeneratorConfig:
@@ -140,5 +142,5 @@ GENERATORS = {"mixture": MixtureGenerator, "direct": DirectGenerator}
 
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
     if cfg.kind not in GENERATORS:
-        raise ValueError(f"unknown generator kind {cfg.kind!r}; known: {sorted(GENERATORS)}")
+        raise ConfigurationError(f"unknown generator kind {cfg.kind!r}; known: {sorted(GENERATORS)}")
     return GENERATORS[cfg.kind](cfg)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from imageprivacy.errors import InputShapeError
+from imageprivacy.errors import ConfigurationError, InputShapeError
 from imageprivacy.nets.vgg import PoolUnlessTiny
 
 VGG16_CONVS = (2, 2, 3, 3, 3)
@@ -40,7 +40,7 @@ class ObfuscatorArch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(int(s) for s in self.image_size))
         if min(self.channels, self.width, self.depth, self.hidden) < 1 or min(self.image_size) < 4:
-            raise ValueError(f"channels, width, depth, hidden must be >= 1 and images at least 4x4: {self}")
+            raise ConfigurationError(f"channels, width, depth, hidden must be >= 1 and images at least 4x4: {self}")
 
     def convs(self, block: int) -> int:
         return min(VGG16_CONVS[block], self.depth)

@@ -6,6 +6,7 @@ from typing import Callable
 
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets.densenet import densenet121
 from imageprivacy.nets.resnet import resnet18, resnet50
 from imageprivacy.nets.small_cnn import LinearClassifier, SmallCNN
@@ -32,12 +33,12 @@ def build_net(name: str, in_channels: int, num_classes: int, width: int | None =
     fixed at construction ("linear"); the others accept any input of at least 8x8.
     """
     if name not in NETS:
-        raise ValueError(f"unknown network {name!r}; known: {', '.join(sorted(NETS))}")
+        raise ConfigurationError(f"unknown network {name!r}; known: {', '.join(sorted(NETS))}")
     for label, value in (("in_channels", in_channels), ("num_classes", num_classes)):
         if int(value) < 1:
-            raise ValueError(f"{label} must be >= 1, got {value}")
+            raise ConfigurationError(f"{label} must be >= 1, got {value}")
     if width is not None and int(width) < 1:
-        raise ValueError(f"width must be >= 1 or None, got {width}")
+        raise ConfigurationError(f"width must be >= 1 or None, got {width}")
     factory = NETS[name]
     # Pass only the keywords a net takes, so width is silently unused by "linear" and
     # image_size by the size-agnostic nets.

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from imageprivacy.errors import ImagePrivacyError
+from imageprivacy.errors import UnknownHookError
 from imageprivacy.nets.densenet import DenseNet, Transition
 from imageprivacy.nets.registry import build_net
 from imageprivacy.nets.resnet import ResNet
@@ -32,10 +32,6 @@ from imageprivacy.nets.small_cnn import SmallCNN
 from imageprivacy.nets.vgg import VGG, PoolUnlessTiny
 
 PAPER_HOOKS = ("conv2_1", "conv2_3", "conv3_1", "conv4_1")
-
-
-class UnknownHookError(ImagePrivacyError, ValueError):
-    """A hook name that the backbone does not have (the message lists the ones it has)."""
 
 
 class SplitNet(NamedTuple):

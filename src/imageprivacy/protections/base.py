@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 
 from imageprivacy.data.input_checks import check_images, check_labels
-from imageprivacy.errors import MissingLabelsError, NotFittedError
+from imageprivacy.errors import CheckpointError, ConfigurationError, MissingLabelsError, NotFittedError
 
 Progress = Callable[[str, dict], None]   # progress(event, values): the only way code below cli reports
 
@@ -53,7 +53,7 @@ class Protection:
     def __init__(self, epsilon: float = 8 / 255, device: str | torch.device = "cpu", seed: int = 0,
                  batch_size: int = 256):
         if not 0.0 < epsilon <= 1.0:
-            raise ValueError(f"epsilon must be in (0, 1], got {epsilon}")
+            raise ConfigurationError(f"epsilon must be in (0, 1], got {epsilon}")
         self.epsilon = float(epsilon)
         self.device = torch.device(device)
         self.seed = int(seed)
@@ -152,6 +152,6 @@ class Protection:
         """A checkpoint's (K, C, H, W) per-class tensor, checked against the classes and channels in its meta."""
         value = tensors[key]
         if value.dim() != 4 or value.shape[:2] != (self.num_classes, self.channels):
-            raise ValueError(f"{key} of shape {tuple(value.shape)} does not fit "
+            raise CheckpointError(f"{key} of shape {tuple(value.shape)} does not fit "
                              f"{self.num_classes} classes of {self.channels}-channel images")
         return value.float()

@@ -15,6 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
+
 
 def pgd_examples(model: nn.Module, images: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],
                  epsilon: float, steps: int = 10, step_size: float | None = None) -> torch.Tensor:
@@ -27,9 +29,9 @@ def pgd_examples(model: nn.Module, images: torch.Tensor, loss_fn: Callable[[torc
     Only the input's gradient is taken (autograd.grad), so parameter .grad stays untouched.
     """
     if not 0.0 < epsilon <= 1.0:
-        raise ValueError(f"PGD epsilon must be in (0, 1] (pixel scale), got {epsilon}")
+        raise ConfigurationError(f"PGD epsilon must be in (0, 1] (pixel scale), got {epsilon}")
     if steps < 1:
-        raise ValueError(f"PGD needs at least one step, got {steps}")
+        raise ConfigurationError(f"PGD needs at least one step, got {steps}")
     step_size = 2.5 * epsilon / steps if step_size is None else step_size
     images = images.detach()
     was_training = model.training

@@ -20,6 +20,8 @@ import torch
 from kornia.augmentation.auto import AutoAugment
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
+
 
 class Cutout(nn.Module):
     """One square zero hole per image, side `fraction` of the shorter image side (DeVries & Taylor).
@@ -106,5 +108,5 @@ def build_augmentation(names: tuple[str, ...] | list[str], size: tuple[int, int]
     """A pipeline applying the named augmentations in order (identity when empty)."""
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
-        raise ValueError(f"unknown augmentation(s) {unknown}; known: {sorted(AUGMENTATIONS)}")
+        raise ConfigurationError(f"unknown augmentation(s) {unknown}; known: {sorted(AUGMENTATIONS)}")
     return nn.Sequential(*[AUGMENTATIONS[n](size) for n in names])

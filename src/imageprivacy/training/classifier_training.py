@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.training.adversarial import pgd_examples
 from imageprivacy.training.augment import build_augmentation
 from imageprivacy.training.mixing import MIXES, mix_batch
@@ -40,12 +41,12 @@ class TrainRecipe:
         # Fail at construction, not after an hour of data loading, and keep to_dict JSON-friendly.
         self.augment = tuple(self.augment)
         if self.mix is not None and self.mix not in MIXES:
-            raise ValueError(f"unknown label mixing {self.mix!r}; known: None, {', '.join(MIXES)}")
+            raise ConfigurationError(f"unknown label mixing {self.mix!r}; known: None, {', '.join(MIXES)}")
         if not 0.0 <= self.adversarial_epsilon <= 1.0:
-            raise ValueError(f"adversarial_epsilon must be in [0, 1] (pixel scale), "
+            raise ConfigurationError(f"adversarial_epsilon must be in [0, 1] (pixel scale), "
                              f"got {self.adversarial_epsilon}")
         if self.adversarial_steps < 1:
-            raise ValueError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
+            raise ConfigurationError(f"adversarial_steps must be >= 1, got {self.adversarial_steps}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,9 +94,9 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     augmentation then, since a crop of a feature map is not the features of a cropped image.
     """
     if inputs not in ("images", "features"):
-        raise ValueError(f"inputs must be 'images' or 'features', got {inputs!r}")
+        raise ConfigurationError(f"inputs must be 'images' or 'features', got {inputs!r}")
     if inputs == "features" and recipe.augment:
-        raise ValueError(f"image augmentations {recipe.augment} do not apply to feature maps")
+        raise ConfigurationError(f"image augmentations {recipe.augment} do not apply to feature maps")
     device = torch.device(device)
     model.to(device)
     gen = torch.Generator().manual_seed(seed)

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from imageprivacy.errors import ImagePrivacyError
-
-
-class NonFiniteLossError(ImagePrivacyError, ArithmeticError):
-    """A training loss came out NaN or infinite."""
+from imageprivacy.errors import NonFiniteLossError
 
 
 def require_finite(loss: torch.Tensor, what: str, step: int | None = None) -> torch.Tensor:

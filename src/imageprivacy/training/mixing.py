@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from imageprivacy.errors import ConfigurationError
+
 MIX_ALPHA = 1.0          # both papers' CIFAR setting; ConfounderGAN's Table 2 gives no other
 MIXES = ("mixup", "cutmix")
 
@@ -48,9 +50,9 @@ def _cutmix_box(h: int, w: int, lam: float) -> tuple[int, int, int, int]:
 def mix_batch(kind: str, images: torch.Tensor, labels: torch.Tensor, alpha: float = MIX_ALPHA) -> MixedBatch:
     """Mix a float batch with a permutation of itself ("mixup" or "cutmix")."""
     if kind not in MIXES:
-        raise ValueError(f"unknown label mixing {kind!r}; known: {', '.join(MIXES)}")
+        raise ConfigurationError(f"unknown label mixing {kind!r}; known: {', '.join(MIXES)}")
     if alpha <= 0:
-        raise ValueError(f"mixing alpha must be > 0, got {alpha}")
+        raise ConfigurationError(f"mixing alpha must be > 0, got {alpha}")
     # lam and the box come from the CPU generator, seeded by train_classifier like everything else.
     lam = float(torch.distributions.Beta(alpha, alpha).sample())
     perm = torch.randperm(len(images)).to(images.device)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imageprivacy.errors import InputShapeError
+from imageprivacy.errors import ConfigurationError, InputShapeError
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
 
 UNSEEN = ("px4s2", "rx2s2", "rx4s2", "rx4s4", "rx2s2-c")
@@ -50,7 +50,7 @@ class ReconstructorSpec:
     def parse(cls, name: str) -> "ReconstructorSpec":
         match = _NAME.match(name)
         if not match or int(match[2]) < 1 or int(match[3]) < 2:
-            raise ValueError(f"unknown reconstructor {name!r}: write [p|r]x<blocks>s<scale>[-c], e.g. px2s2")
+            raise ConfigurationError(f"unknown reconstructor {name!r}: write [p|r]x<blocks>s<scale>[-c], e.g. px2s2")
         return cls(match[1] == "r", int(match[2]), int(match[3]), match[4] is not None)
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets.obfuscator_nets import MirrorReconstructor, ObfuscatorArch
 
 RECONSTRUCTORS = ("mirror", "urec1", "urec2", "resrec")
@@ -92,5 +93,5 @@ def build_feature_reconstructor(name: str, arch: ObfuscatorArch) -> nn.Module:
     factories = {"mirror": lambda: MirrorReconstructor(arch), "urec1": lambda: UNetDecoder(arch, 3),
                  "urec2": lambda: UNetDecoder(arch, 2), "resrec": lambda: ResidualDecoder(arch)}
     if name not in factories:
-        raise ValueError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
+        raise ConfigurationError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
     return factories[name]()

@@ -28,7 +28,7 @@ from kornia.filters import median_blur
 from PIL import Image
 
 from imageprivacy.data.imageset import ImageSet
-from imageprivacy.errors import InputShapeError
+from imageprivacy.errors import ConfigurationError, InputShapeError
 
 _CHUNK = 1024        # images per chunk where a float copy is made: bounds memory on 50k-image sets
 
@@ -48,7 +48,7 @@ def grayscale(data: ImageSet) -> ImageSet:
 
 def jpeg(data: ImageSet, quality: int = 10) -> ImageSet:
     if not 1 <= int(quality) <= 95:
-        raise ValueError(f"JPEG quality must be in 1..95 (PIL's useful range), got {quality}")
+        raise ConfigurationError(f"JPEG quality must be in 1..95 (PIL's useful range), got {quality}")
     if data.channels not in (1, 3):
         raise InputShapeError(f"jpeg needs 1- or 3-channel images, got {data.channels} channels")
     out = torch.empty_like(data.images)
@@ -64,7 +64,7 @@ def jpeg(data: ImageSet, quality: int = 10) -> ImageSet:
 
 def median_filter(data: ImageSet, kernel_size: int = 3) -> ImageSet:
     if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"median kernel_size must be odd and >= 1, got {kernel_size}")
+        raise ConfigurationError(f"median kernel_size must be odd and >= 1, got {kernel_size}")
     out = torch.empty_like(data.images)
     for s in range(0, len(data), _CHUNK):
         # The median of an odd number of integers is one of them: exact on 0..255 floats.
@@ -74,7 +74,7 @@ def median_filter(data: ImageSet, kernel_size: int = 3) -> ImageSet:
 
 def bit_depth(data: ImageSet, bits: int = 2) -> ImageSet:
     if not 1 <= int(bits) <= 8:
-        raise ValueError(f"bits must be in 1..8, got {bits}")
+        raise ConfigurationError(f"bits must be in 1..8, got {bits}")
     levels = 2 ** int(bits) - 1
     out = torch.empty_like(data.images)
     for s in range(0, len(data), _CHUNK):
@@ -100,10 +100,10 @@ DEFENCES = {
 def apply_defence(name: str, data: ImageSet, **options) -> ImageSet:
     """`data` after the named defence; options are that defence's keywords (quality, kernel_size, bits)."""
     if name not in DEFENCES:
-        raise ValueError(f"unknown defence {name!r}; known: {', '.join(sorted(DEFENCES))}")
+        raise ConfigurationError(f"unknown defence {name!r}; known: {', '.join(sorted(DEFENCES))}")
     fn = DEFENCES[name]
     accepted = list(inspect.signature(fn).parameters)[1:]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ValueError(f"defence {name!r} takes option(s) {accepted or 'none'}, not {unknown}")
+        raise ConfigurationError(f"defence {name!r} takes option(s) {accepted or 'none'}, not {unknown}")
     return fn(data, **options)

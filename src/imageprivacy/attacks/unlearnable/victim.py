@@ -22,6 +22,7 @@ import torch
 
 from imageprivacy.attacks.unlearnable.countermeasures import apply_defence
 from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets import build_net, count_parameters
 from imageprivacy.training import TrainRecipe, train_classifier
 
@@ -55,7 +56,7 @@ def victim_recipe(name: str, epochs: int | None = None, width: int | None = None
     (No named recipe mixes labels or trains adversarially, so None for `mix` means no mixing.)
     """
     if name not in VICTIM_RECIPES:
-        raise ValueError(f"unknown victim recipe {name!r}; known: {sorted(VICTIM_RECIPES)}")
+        raise ConfigurationError(f"unknown victim recipe {name!r}; known: {sorted(VICTIM_RECIPES)}")
     recipe = VICTIM_RECIPES[name]
     overrides = {"epochs": epochs, "augment": None if augment is None else tuple(augment), "mix": mix,
                  "adversarial_epsilon": adversarial_epsilon, "adversarial_steps": adversarial_steps}

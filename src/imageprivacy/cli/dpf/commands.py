@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
     t.add_argument("--backbone", default="resnet18")
     t.add_argument("--width", type=int, default=16, help="backbone width (64 = standard)")
     t.add_argument("--private-classes", type=_ints, default=(0, 1, 2, 3, 4))
-    t.add_argument("--public-classes", type=_ints, default=None, help="default: every class not private")
+    t.add_argument("--public-classes", type=_ints, default=None, help="None: every class not private")
     for part, default in (("private-train", 5000), ("private-val", 1000), ("public-train", 5000), ("public-val", 1000)):
         t.add_argument(f"--{part}-size", type=int, default=default, help="0 = every image of the part")
     for stage in ("phi", "psi", "dpf", "attack", "phi3"):

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     # 5k / 2k keeps the CPU demo near 15 minutes (the sweep's 16/255 cells are the same scale).
     p.add_argument("--train-size", type=int, default=5_000, help="0 = the whole training set")
     p.add_argument("--test-size", type=int, default=2_000, help="seeded test subset; 0 = the whole test set")
-    p.add_argument("--epsilon", type=budget, default=16 / 255)
+    p.add_argument("--epsilon", type=budget, default="16/255", help="L-inf budget")
     p.add_argument("--generator-epochs", type=int, default=5)
     p.add_argument("--victim-epochs", type=int, default=5)
     p.add_argument("--victim-width", type=int, default=16, help="ResNet-18 width of the paper recipe (64 = full)")

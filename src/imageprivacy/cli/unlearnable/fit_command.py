@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("method", choices=sorted(PROTECTIONS))
     add_training_data(p)
     p.add_argument("--out", required=True, help="the checkpoint (.safetensors)")
-    p.add_argument("--epsilon", type=budget, default=8 / 255, help="L-inf budget, e.g. 8/255 (default)")
+    p.add_argument("--epsilon", type=budget, default="8/255", help="L-inf budget")
     p.add_argument("--option", type=option, action="append", default=[], metavar="NAME=VALUE",
                    help="a constructor option of the method, e.g. mode=classwise (repeatable)")
     p.add_argument("--quiet", action="store_true")

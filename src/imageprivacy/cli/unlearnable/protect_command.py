@@ -31,10 +31,10 @@ def add_parser(sub) -> None:
     p.add_argument("--generator", "--checkpoint", dest="generator", required=True,
                    help="a ConfounderGAN generator (train-generator) or any method's checkpoint (fit); methods "
                         "that choose noise by class read each image's class from INPUT/<class>/...")
-    p.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, cuda:N")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="same-size images protected together")
     p.add_argument("--overwrite-outputs", action="store_true",
-                   help="redo outputs that already exist (default: keep them and resume)")
+                   help="redo outputs that already exist; without it they are kept and a re-run resumes")
     p.set_defaults(run=run)
 
 

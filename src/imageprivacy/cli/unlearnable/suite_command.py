@@ -1,9 +1,7 @@
 """`imageprivacy suite EXPERIMENTS --out DIR`: the ConfounderGAN paper's experiments, then their report."""
 from __future__ import annotations
 
-import json
-
-from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.arguments import add_common, budget, json_object, progress_printer
 
 
 def add_parser(sub) -> None:
@@ -17,10 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="runs/suite")
     p.add_argument("--train-size", type=int, default=5_000, help="seeded subset; 0 = the whole training set")
     p.add_argument("--test-size", type=int, default=2_000, help="seeded subset; 0 = the whole test set")
-    p.add_argument("--epsilon", type=budget, default=None, help="default: the paper's for the data")
+    p.add_argument("--epsilon", type=budget, default=None, help="None: the paper's for the data")
     p.add_argument("--victim-epochs", type=int, default=5)
     p.add_argument("--victim-width", type=int, default=16, help="0 = the architectures' standard widths")
-    p.add_argument("--options", default=None,
+    p.add_argument("--options", type=json_object, default=None,
                    help='JSON: per-method options, e.g. \'{"emn": {"max_rounds": 20}}\' (replaces the defaults '
                         "of the methods it names)")
     p.add_argument("--methods", default=None,
@@ -41,7 +39,7 @@ def run(args) -> int:
                       test_size=args.test_size or None, epsilon=args.epsilon, victim_epochs=args.victim_epochs,
                       victim_width=args.victim_width or None, device=args.device, seed=args.seed)
     if args.options:
-        cfg.options = {**cfg.options, **json.loads(args.options)}
+        cfg.options = {**cfg.options, **args.options}
     methods = args.methods.split(",") if args.methods else None
     run_suite(cfg, names, args.out, progress=progress_printer(args.quiet), methods=methods)
     print(f"report: {write_suite_report(args.out)}")

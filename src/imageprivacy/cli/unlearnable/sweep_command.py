@@ -1,7 +1,7 @@
 """`imageprivacy sweep`: victim accuracy vs epsilon for every protection and victim recipe."""
 from __future__ import annotations
 
-from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.arguments import add_common, budgets, progress_printer
 
 
 def add_parser(sub) -> None:
@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="runs/sweep")
     p.add_argument("--train-size", type=int, default=5_000, help="0 = the whole training set")
     p.add_argument("--test-size", type=int, default=0, help="seeded test subset; 0 = the whole test set")
-    p.add_argument("--epsilons", default="8/255,16/255,32/255")
+    p.add_argument("--epsilons", type=budgets, default="8/255,16/255,32/255")
     p.add_argument("--methods", default="clean,random,classwise,confoundergan")
     p.add_argument("--recipes", default="paper,small-cnn,linear")
     p.add_argument("--victim-epochs", type=int, default=5)
@@ -28,7 +28,7 @@ def run(args) -> int:
 
     cfg = SweepConfig(data=args.data, data_dir=args.data_dir, train_size=args.train_size or None,
                       test_size=args.test_size or None,
-                      epsilons=tuple(budget(e) for e in args.epsilons.split(",")),
+                      epsilons=args.epsilons,
                       methods=tuple(args.methods.split(",")), recipes=tuple(args.recipes.split(",")),
                       victim_epochs=args.victim_epochs, victim_width=args.victim_width,
                       generator_epochs=args.generator_epochs, device=args.device, seed=args.seed)

@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     add_training_data(p)
     p.add_argument("--out", required=True, help="the generator checkpoint (.safetensors)")
     p.add_argument("--epsilon", type=budget, default=None,
-                   help="L-inf budget, e.g. 16/255 (default: the paper's, 8/255 for RGB, 16/255 for 28x28 or gray)")
+                   help="L-inf budget, e.g. 16/255; None: the paper's, 8/255 for RGB, 16/255 for 28x28 or gray")
     p.add_argument("--epochs", type=int, default=5, help="generator epochs")
     p.add_argument("--f-epochs", type=int, default=2, help="epochs to pretrain the classifier f")
     p.add_argument("--f-width", type=int, default=16, help="ResNet-18 width of f (64 = the paper's)")

@@ -20,7 +20,7 @@ from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
 from imageprivacy.data import load_dataset
 from imageprivacy.data.attribute_task import default_specs
 from imageprivacy.data.task_split import TaskSplit, split_task
-from imageprivacy.errors import DatasetError
+from imageprivacy.errors import ConfigurationError, DatasetError
 from imageprivacy.experiments.run_folder import read_run_config, stage_key, write_run_config
 from imageprivacy.nets.obfuscator_nets import ObfuscatorArch
 
@@ -61,7 +61,7 @@ class ObfuscatorExperimentConfig:
         self.lambdas = tuple(float(v) for v in self.lambdas)
         for name in (*self.reconstructors, *self.side_reconstructors):
             if name not in RECONSTRUCTORS:
-                raise ValueError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
+                raise ConfigurationError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
         if self.task is None or self.private is None:
             defaults = default_specs(self.data)
             if defaults is None:

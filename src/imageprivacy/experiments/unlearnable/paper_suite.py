@@ -17,6 +17,7 @@ from pathlib import Path
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.unlearnable.protected_sets import ProtectedSets
 from imageprivacy.experiments.unlearnable.suite_cells import EXPERIMENTS, Cell, listed_position, listing, only_methods
@@ -65,7 +66,7 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
     progress = progress or (lambda event, values: None)
     unknown = [e for e in experiments if e not in EXPERIMENTS]
     if unknown:
-        raise ValueError(f"unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}")
+        raise ConfigurationError(f"unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}")
     out_dir = Path(out_dir)
     out = out_dir / "results.json"
     config = json.loads(json.dumps(asdict(cfg)))

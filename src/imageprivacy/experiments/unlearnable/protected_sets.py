@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 
 from imageprivacy.attacks.unlearnable.adaptive_denoiser import fit_noise_remover, remove_noise
 from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import PROTECTIONS, load_protection, save_protection
 
@@ -68,7 +69,7 @@ class ProtectedSets:
     def _made_by(self, method: str, fit_fraction: float) -> dict:
         base, _, adaptive = method.partition("+")
         if base not in SUITE_METHODS or adaptive not in ("", "remover"):
-            raise ValueError(f"unknown suite method {method!r}; known: natural, {', '.join(SUITE_METHODS)} "
+            raise ConfigurationError(f"unknown suite method {method!r}; known: natural, {', '.join(SUITE_METHODS)} "
                              "(each also as <method>+remover)")
         name, fixed = SUITE_METHODS[base]
         made_by = {"method": name, "options": {**fixed, **self.options.get(base, {})}, "epsilon": self.epsilon,
@@ -86,14 +87,14 @@ class ProtectedSets:
             if key not in self._methods and path.exists():
                 self._methods[key] = load_protection(path, device=self.device)
         if key not in self._methods:
-            raise ValueError(f"{method} keeps no checkpoint, so the adaptive trainer cannot borrow it")
+            raise ConfigurationError(f"{method} keeps no checkpoint, so the adaptive trainer cannot borrow it")
         return self._methods[key]
 
     def _make(self, method: str, fit_fraction: float, key: str) -> ImageSet:
         if not method.endswith("+remover"):
             return self._fit(method, fit_fraction, key)
         if self.attacker is None or not len(self.attacker):
-            raise ValueError("the adaptive trainer needs clean images of their own (attacker set)")
+            raise ConfigurationError("the adaptive trainer needs clean images of their own (attacker set)")
         base = method.removesuffix("+remover")
         self.progress("stage", {"stage": f"adaptive trainer: noise remover for {base}"})
         start = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from imageprivacy.data.imageset import ImageSet
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.protections import PROTECTIONS
 
 
@@ -13,7 +14,7 @@ def fit_and_protect(name: str, train: ImageSet, epsilon: float, device="cpu", se
     if name == "clean":
         return None, train, 0.0
     if name not in PROTECTIONS:
-        raise ValueError(f"unknown protection {name!r}; known: clean, {', '.join(sorted(PROTECTIONS))}")
+        raise ConfigurationError(f"unknown protection {name!r}; known: clean, {', '.join(sorted(PROTECTIONS))}")
     start = time.perf_counter()
     method = PROTECTIONS[name](epsilon=epsilon, device=device, seed=seed, **options)
     method.fit(train, progress=progress)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from imageprivacy.errors import ConfigurationError
+
 
 @dataclass(frozen=True)
 class Part:
@@ -142,6 +144,6 @@ def only_methods(cells: list[Cell], methods: list[str] | None) -> list[Cell]:
     known = {p.method.partition("+")[0] for name in EXPERIMENTS for c in EXPERIMENTS[name]() for p in c.parts}
     unknown = [m for m in methods if m not in known]
     if unknown:
-        raise ValueError(f"unknown suite method(s) {unknown}; known: {', '.join(sorted(known))}")
+        raise ConfigurationError(f"unknown suite method(s) {unknown}; known: {', '.join(sorted(known))}")
     allowed = {"natural", *methods}
     return [c for c in cells if all(p.method.partition("+")[0] in allowed for p in c.parts)]

@@ -15,15 +15,12 @@ import argparse
 import json
 from pathlib import Path
 
+from imageprivacy.errors import SuiteMergeError
 from imageprivacy.experiments.provenance import write_results
 from imageprivacy.experiments.unlearnable.suite_cells import listed_position
 from imageprivacy.report.unlearnable.suite_tables import load_results
 
 PROVENANCE = ("versions", "machine", "git_commit", "finished_utc")
-
-
-class SuiteMergeError(ValueError):
-    """The folders do not describe one suite run (different config, protected sets or victim runs)."""
 
 
 def _same(a, b) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from imageprivacy.errors import CheckpointError, InputShapeError
+from imageprivacy.errors import CheckpointError, ConfigurationError, InputShapeError
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
 
 KIND = "deep-poisoning-function"
@@ -39,10 +39,10 @@ class DPFConfig:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown DPF objective {self.objective!r}; known: {', '.join(OBJECTIVES)}")
+            raise ConfigurationError(f"unknown DPF objective {self.objective!r}; known: {', '.join(OBJECTIVES)}")
         for name in ("channels", "blocks", "reduction", "epochs", "batch_size"):
             if int(getattr(self, name)) < (0 if name == "epochs" else 1):
-                raise ValueError(f"DPFConfig.{name} must be positive, got {getattr(self, name)}")
+                raise ConfigurationError(f"DPFConfig.{name} must be positive, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "DPFConfig":

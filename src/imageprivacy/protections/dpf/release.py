@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from imageprivacy.attacks.dpf.reconstructors import save_reconstructor
-from imageprivacy.errors import CheckpointError, ImagePrivacyError
+from imageprivacy.errors import CheckpointError, InputShapeError, UnsafeReleaseError
 from imageprivacy.nets.split_points import BackboneSpec, SplitNet, build_split
 from imageprivacy.nets.weights_file import load_state, module_tensors, read_tensors, save_module, save_tensors
 from imageprivacy.protections.dpf.poisoning_function import DeepPoisoningFunction
@@ -32,10 +32,6 @@ FORMAT = "imageprivacy-dpf-release/1"
 FILES = {"featurizer": "featurizer.safetensors", "classifier": "classifier.safetensors",
          "features": "features.safetensors"}
 PRIVATE_FILES = {"poisoning_function": "poisoning_function.safetensors", "reconstructor": "reconstructor.safetensors"}
-
-
-class UnsafeReleaseError(ImagePrivacyError, ValueError):
-    """Something on its way into release/ would let its holder compute the private DPF."""
 
 
 @dataclass
@@ -116,7 +112,7 @@ def write_release(release_dir: str | Path, split: SplitNet, backbone: BackboneSp
         if why:
             raise UnsafeReleaseError(f"refusing to release the {part}: {why}; the DPF must stay private")
     if not len(features) == len(labels) == len(image_ids):
-        raise ValueError(f"{len(features)} features, {len(labels)} labels and {len(image_ids)} ids differ in number")
+        raise InputShapeError(f"{len(features)} features, {len(labels)} labels and {len(image_ids)} ids differ in number")
     manifest = {"format": FORMAT, "backbone": asdict(backbone), "hook": hook, "image_shape": list(image_shape),
                 "feature_shape": list(features.shape[1:]), "feature_dtype": str(features.dtype).replace("torch.", ""),
                 "count": len(features), "class_names": list(class_names), "source": source, "files": FILES,

@@ -15,6 +15,8 @@ import torch
 from kornia.filters import box_blur, gaussian_blur2d
 from torch import nn
 
+from imageprivacy.errors import ConfigurationError
+
 STATIONARY = ("gaussian-noise", "gaussian-filter", "mean-filter")
 
 
@@ -56,4 +58,4 @@ def build_stationary(name: str, feature_std: float = 1.0, relative_std: float = 
         return GaussianFilter()
     if name == "mean-filter":
         return MeanFilter()
-    raise ValueError(f"unknown stationary poisoning function {name!r}; known: {', '.join(STATIONARY)}")
+    raise ConfigurationError(f"unknown stationary poisoning function {name!r}; known: {', '.join(STATIONARY)}")

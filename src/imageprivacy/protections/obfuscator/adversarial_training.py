@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from imageprivacy.attacks.obfuscator.msssim_reconstruction import reconstruction_loss
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.finite_loss import require_finite
@@ -49,7 +50,7 @@ class AdversarialConfig:
 
     def __post_init__(self) -> None:
         if self.attribute_loss not in ATTRIBUTE_LOSSES:
-            raise ValueError(f"unknown attribute_loss {self.attribute_loss!r}; known: {', '.join(ATTRIBUTE_LOSSES)}")
+            raise ConfigurationError(f"unknown attribute_loss {self.attribute_loss!r}; known: {', '.join(ATTRIBUTE_LOSSES)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from imageprivacy.errors import InputShapeError
+from imageprivacy.errors import ConfigurationError, InputShapeError
 from imageprivacy.protections.base import Protection, register
 
 
@@ -35,7 +35,7 @@ class ClassWisePatches(Protection):
     def __init__(self, epsilon=8 / 255, patch_fraction: float = 36 / 224, device="cpu", seed=0, batch_size=256):
         super().__init__(epsilon, device, seed, batch_size)
         if not 0.0 < patch_fraction <= 1.0:
-            raise ValueError(f"patch_fraction must be in (0, 1], got {patch_fraction}")
+            raise ConfigurationError(f"patch_fraction must be in (0, 1], got {patch_fraction}")
         self.patch_fraction = float(patch_fraction)
         self.patches: torch.Tensor | None = None            # (K, C, ph, pw) in {0, 1}
         self.image_size: tuple[int, int] | None = None

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
+from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import GeneratorConfig, build_generator
@@ -66,7 +67,7 @@ class ConfounderGAN(Protection):
         super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
         self.auto_epsilon = epsilon is None
         if label_weight and kind != "mixture":
-            raise ValueError(f"label_weight trains the mixture generator's selector; kind {kind!r} has none")
+            raise ConfigurationError(f"label_weight trains the mixture generator's selector; kind {kind!r} has none")
         self.kind, self.width, self.generator_options = kind, width, generator_options
         self.training = ConfounderGANTraining(epochs=epochs, alpha=alpha, c_ratio=c_ratio,
                                               adv_weight=adv_weight, f_arch=f_arch, f_width=f_width,

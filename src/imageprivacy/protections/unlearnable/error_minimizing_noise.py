@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from imageprivacy.errors import InputShapeError, NotFittedError
+from imageprivacy.errors import ConfigurationError, InputShapeError, NotFittedError
 from imageprivacy.nets import build_net
 from imageprivacy.protections.base import Protection, apply_noise_uint8, register
 
@@ -40,7 +40,7 @@ class ErrorMinimizingNoise(Protection):
                  fit_batch_size: int = 128, device="cpu", seed=0, batch_size=256):
         super().__init__(epsilon, device, seed, batch_size)
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
         classwise = mode == "classwise"
         self.mode = mode
         self.steps = int(steps if steps is not None else (1 if classwise else 20))
@@ -53,7 +53,7 @@ class ErrorMinimizingNoise(Protection):
         # stop_accuracy above 1 is allowed on purpose: it runs all max_rounds (fixed-cost runs, tests).
         if (self.max_rounds < 1 or self.steps < 0 or self.train_steps < 0 or self.fit_batch_size < 1
                 or self.stop_accuracy <= 0 or self.step_size <= 0):
-            raise ValueError("EMN needs max_rounds >= 1, steps >= 0, train_steps >= 0, fit_batch_size >= 1, "
+            raise ConfigurationError("EMN needs max_rounds >= 1, steps >= 0, train_steps >= 0, fit_batch_size >= 1, "
                              "stop_accuracy > 0 and step_size > 0")
         self.surrogate: torch.nn.Module | None = None
         self.class_noise: torch.Tensor | None = None        # (K, C, H, W), class-wise only

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from imageprivacy.errors import ConfigurationError, InputShapeError
 from imageprivacy.protections.base import Protection, register
 
 
@@ -15,7 +16,7 @@ def _draw(shape, generator, distribution: str) -> torch.Tensor:
         return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
     if distribution == "uniform":
         return torch.rand(shape, generator=generator) * 2 - 1
-    raise ValueError(f"distribution must be 'sign' or 'uniform', got {distribution!r}")
+    raise ConfigurationError(f"distribution must be 'sign' or 'uniform', got {distribution!r}")
 
 
 @register
@@ -74,7 +75,6 @@ class ClassWiseNoise(Protection):
     def _noise(self, x, labels):
         if x.shape[2:] != self.patterns.shape[2:]:
             # Patterns exist at the fitted size only: say so rather than silently resizing them.
-            from imageprivacy.errors import InputShapeError
             raise InputShapeError(f"class-wise noise was fitted on {tuple(self.patterns.shape[2:])} images, "
                                   f"got {tuple(x.shape[2:])}")
         return self.patterns.to(x.device)[labels]

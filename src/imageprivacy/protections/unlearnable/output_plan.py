@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imageprivacy.data.image_files import iter_image_files, read_image, read_size
-from imageprivacy.errors import CorruptImageError
+from imageprivacy.errors import ConfigurationError, CorruptImageError
 
 
 @dataclass
@@ -43,27 +43,27 @@ def plan_outputs(input_path: str | Path, output_path: str | Path) -> list[Output
     if not source.exists():
         raise FileNotFoundError(f"input {source} does not exist")
     if source.resolve() == dest.resolve():
-        raise ValueError(f"OUTPUT {dest} is INPUT: originals are never overwritten; choose another OUTPUT")
+        raise ConfigurationError(f"OUTPUT {dest} is INPUT: originals are never overwritten; choose another OUTPUT")
     if source.is_dir():
         if dest.resolve().is_relative_to(source.resolve()):
-            raise ValueError(f"OUTPUT {dest} is inside INPUT {source}: a re-run would protect the outputs "
+            raise ConfigurationError(f"OUTPUT {dest} is inside INPUT {source}: a re-run would protect the outputs "
                              f"again; choose a folder outside it (e.g. {source.resolve()}-protected)")
         if dest.exists() and not dest.is_dir():
-            raise ValueError(f"OUTPUT {dest} is a file; INPUT is a folder, so OUTPUT must be a folder")
+            raise ConfigurationError(f"OUTPUT {dest} is a file; INPUT is a folder, so OUTPUT must be a folder")
         files = list(iter_image_files(source))
         targets = _collision_free([f.relative_to(source) for f in files])
         jobs = [OutputJob(f, f.relative_to(source).as_posix(), dest / targets[f.relative_to(source)])
                 for f in files]
     else:
         if dest.suffix.lower() not in ("", ".png") and not dest.is_dir():
-            raise ValueError(f"OUTPUT {dest} must be a .png file or a folder: protected images are written "
+            raise ConfigurationError(f"OUTPUT {dest} must be a .png file or a folder: protected images are written "
                              "as lossless PNG (JPEG would weaken the protection)")
         target = dest if dest.suffix.lower() == ".png" and not dest.is_dir() else dest / f"{source.stem}.png"
         jobs = [OutputJob(source, source.name, target)]
     inputs = {_identity(job.source) for job in jobs}
     for job in jobs:     # inode identity also catches symlinks, hard links and case-insensitive names
         if job.target.exists() and _identity(job.target) in inputs:
-            raise ValueError(f"output {job.target} is the input file {job.rel}: originals are never overwritten")
+            raise ConfigurationError(f"output {job.target} is the input file {job.rel}: originals are never overwritten")
     return jobs
 
 

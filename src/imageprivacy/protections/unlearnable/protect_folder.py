@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from imageprivacy.data.image_files import DecodedImage, read_image, write_png
-from imageprivacy.errors import CorruptImageError, NotFittedError
+from imageprivacy.errors import ConfigurationError, CorruptImageError, NotFittedError
 from imageprivacy.protections.base import Progress, Protection, apply_noise_uint8, budget_in_levels
 from imageprivacy.protections.unlearnable.folder_labels import labels_from_folders
 from imageprivacy.protections.unlearnable.output_plan import OutputJob, already_done, plan_outputs
@@ -151,9 +151,9 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
     if not protection.fitted:
         raise NotFittedError(f"{type(protection).__name__} must be fitted (or loaded) before protecting files")
     if protection.channels not in (1, 3):
-        raise ValueError(f"protections of 1 or 3 channels are supported, got {protection.channels}")
+        raise ConfigurationError(f"protections of 1 or 3 channels are supported, got {protection.channels}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
     started = time.perf_counter()
     jobs = plan_outputs(input_path, output_path)
     labels = [None] * len(jobs)
