@@ -17,12 +17,14 @@ import torch
 
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.nets.generator import GeneratorConfig, build_generator
-from imageprivacy.protections import ConfounderGAN, load_protection
+from imageprivacy.protections import ConfounderGAN, ConfounderGANConfig, load_protection
 
 
 def fresh_generator(channels: int, kind: str, device: str) -> ConfounderGAN:
+    """An untrained generator of the default config (its cost is the trained one's), rebuilt as a checkpoint is."""
     cfg = GeneratorConfig(channels=channels, kind=kind)
-    meta = {"generator_config": json.dumps(cfg.to_dict())}
+    meta = {"options": {"epsilon": cfg.epsilon, "config": ConfounderGANConfig(generator=cfg).to_dict()},
+            "channels": channels}
     return ConfounderGAN.from_checkpoint(build_generator(cfg).state_dict(), meta, device=device)
 
 

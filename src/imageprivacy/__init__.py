@@ -5,10 +5,11 @@
     protected = cg.protect(images)        # uint8 or [0, 1] float, (N, C, H, W)
 """
 from imageprivacy.data import ImageSet, load_dataset
-from imageprivacy.protections import (PROTECTIONS, ClassWisePatches, ClassWiseNoise, ConfounderGAN,
-                                      ErrorMinimizingNoise, Protection, RandomNoise, load_protection,
-                                      save_protection)
+from imageprivacy.protections import (PROTECTIONS, ClassWiseNoise, ClassWisePatches, ConfounderGAN,
+                                      ConfounderGANConfig, ErrorMinimizingNoise, Protection, RandomNoise,
+                                      load_protection, save_protection)
 
 __version__ = "0.1.0"
-__all__ = ["ImageSet", "load_dataset", "PROTECTIONS", "Protection", "ConfounderGAN", "ClassWiseNoise",
-           "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise", "load_protection", "save_protection", "__version__"]
+__all__ = ["ImageSet", "load_dataset", "PROTECTIONS", "Protection", "ConfounderGAN", "ConfounderGANConfig",
+           "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise", "load_protection",
+           "save_protection", "__version__"]

@@ -10,7 +10,7 @@ from safetensors import safe_open
 from imageprivacy.errors import InputShapeError, MissingLabelsError, NotFittedError
 from imageprivacy.protections import (PROTECTIONS, ClassWiseNoise, ClassWisePatches, ErrorMinimizingNoise,
                                       RandomNoise, load_protection, save_protection)
-from imageprivacy.protections.base import budget_in_levels
+from imageprivacy.protections.pixel_budget import budget_in_levels
 from imageprivacy.protections.unlearnable.classwise_patches import patch_side
 
 EPS = 0.05          # 12 levels on the written pixels
@@ -150,10 +150,12 @@ def test_checkpoint_roundtrip(case, emn, fit_protection, tiny_set, tiny_test_set
     assert torch.equal(loaded.protect(images, labels), original.protect(images, labels))
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata()
-    assert json.loads(meta["class_names"]) == tiny_set.class_names
-    assert json.loads(meta["config"])["epsilon"] == original.epsilon
+    assert meta["kind"] == "protection"              # the one format of every saved model (nets/weights_file.py)
+    config = json.loads(meta["config"])
+    assert config["method"] == original.name and config["class_names"] == tiny_set.class_names
+    assert config["options"]["epsilon"] == original.epsilon
     if case.startswith("emn"):
-        assert loaded.fit_record == original.fit_record
-        assert json.loads(meta["config"]) == original._config()
+        assert loaded.fit_record == original.fit_record and loaded.fit_record["rounds"] >= 1
+        assert config["options"] == original._config()
         with pytest.raises(NotFittedError, match="fitted_protection"):
             loaded.fitted_protection()

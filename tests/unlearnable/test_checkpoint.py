@@ -7,8 +7,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from imageprivacy.errors import CheckpointError, NotFittedError
+from imageprivacy.nets import weights_file
 from imageprivacy.protections import ConfounderGAN, Protection, load_protection, save_protection
-from imageprivacy.protections import checkpoint as checkpoint_module
 
 
 class _NoCheckpoint(Protection):
@@ -36,6 +36,11 @@ def _metadata(path):
         return dict(handle.metadata())
 
 
+def _config(path):
+    """The JSON config in a checkpoint's metadata: method, constructor options, state, channels, classes."""
+    return json.loads(_metadata(path)["config"])
+
+
 @pytest.mark.parametrize("kind", ["mixture", "direct"])
 def test_roundtrip_is_bit_identical(kind, saved, tiny_set):
     original, path = saved[kind]
@@ -44,14 +49,18 @@ def test_roundtrip_is_bit_identical(kind, saved, tiny_set):
     assert isinstance(loaded, ConfounderGAN) and loaded.fitted
     assert loaded.config == original.config and loaded.kind == kind
     assert loaded.epsilon == original.epsilon and loaded.channels == 1
-    assert loaded.training.history == original.training.history
+    assert loaded.fit_record == original.fit_record and len(loaded.fit_record["generator"]) == 1
+    assert loaded.class_names == original.class_names == tiny_set.class_names
     assert repr(loaded) == repr(original)
     assert torch.equal(loaded.protect(tiny_set.images), original.protect(tiny_set.images))
     odd = torch.rand(2, 1, 19, 13)
     assert torch.equal(loaded.protect(odd), original.protect(odd))
     meta = _metadata(path)
-    assert meta["format"] == "imageprivacy/1" and meta["method"] == "confoundergan"
-    assert json.loads(meta["generator_config"])["kind"] == kind
+    assert meta["format"] == weights_file.FORMAT and meta["kind"] == "protection"
+    config = json.loads(meta["config"])
+    assert config["method"] == "confoundergan" and config["class_names"] == tiny_set.class_names
+    assert config["options"]["config"]["generator"]["kind"] == kind
+    assert "history" not in config["options"]["config"]           # what fit measured is the fit record
 
 
 def test_config_comes_from_the_file_alone(tiny_set, tmp_path):
@@ -61,9 +70,10 @@ def test_config_comes_from_the_file_alone(tiny_set, tmp_path):
     del cg
     loaded = load_protection(path)
     assert loaded.epsilon == 0.05
-    assert (loaded.config.view_size, loaded.config.cell_size, loaded.config.pattern_cells) == (16, 2, 4)
-    assert loaded.config.width == 4 and loaded.config.num_classes == 4
-    assert loaded.training.alpha == 0.5 and loaded.training.f_arch == "linear"
+    shape = loaded.config.generator
+    assert (shape.view_size, shape.cell_size, shape.pattern_cells) == (16, 2, 4)
+    assert shape.width == 4 and shape.num_classes == 4 and loaded.num_classes == 4
+    assert loaded.config.alpha == 0.5 and loaded.config.f_arch == "linear"
     out = loaded.protect(tiny_set.images)
     assert 0 < (out.int() - tiny_set.images.int()).abs().max() <= 12      # floor(0.05 * 255)
     resaved = load_protection(save_protection(loaded, tmp_path / "again.safetensors"))
@@ -85,39 +95,41 @@ def test_unreadable_files(content, saved, tmp_path):
         content = full[: len(full) // 2]
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(content)
-    with pytest.raises(CheckpointError, match="not a readable safetensors checkpoint") as info:
+    with pytest.raises(CheckpointError, match="not a readable safetensors file") as info:
         load_protection(bad)
     assert str(bad) in str(info.value)
 
 
 def test_missing_file_and_folder(tmp_path):
     for path in (tmp_path / "missing.safetensors", tmp_path):
-        with pytest.raises(CheckpointError, match="no checkpoint at"):
+        with pytest.raises(CheckpointError, match="no protection file at"):
             load_protection(path)
 
 
 def test_foreign_safetensors(tmp_path):
     plain = tmp_path / "plain.safetensors"
     save_file({"weight": torch.zeros(3)}, str(plain))
-    with pytest.raises(CheckpointError, match="not an imageprivacy protection checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a protection file"):
         load_protection(plain)
-    save_file({"weight": torch.zeros(3)}, str(plain), metadata={"format": "imageprivacy/1", "method": "nope"})
-    with pytest.raises(CheckpointError, match="method='nope'"):
+    save_file({"weight": torch.zeros(3)}, str(plain), metadata={"format": weights_file.FORMAT, "kind": "protection",
+                                                                "config": json.dumps({"method": "nope"})})
+    with pytest.raises(CheckpointError, match="unknown protection method 'nope'"):
         load_protection(plain)
 
 
 @pytest.mark.parametrize("edit", [
-    lambda cfg: cfg.update(width=8),            # weights of another shape
-    lambda cfg: cfg.update(kind="weird"),       # unknown generator
-    lambda cfg: cfg.update(bogus=1),            # unknown config key
-    lambda cfg: cfg.update(epsilon=5.0),        # invalid budget
+    lambda cfg: cfg["options"]["config"]["generator"].update(width=8),      # weights of another shape
+    lambda cfg: cfg["options"]["config"]["generator"].update(kind="weird"),  # unknown generator
+    lambda cfg: cfg["options"]["config"]["generator"].update(bogus=1),      # unknown generator field
+    lambda cfg: cfg["options"]["config"].update(bogus=1),                   # unknown config field
+    lambda cfg: cfg["options"].update(epsilon=5.0),                         # invalid budget
 ])
 def test_config_that_does_not_fit_the_weights(edit, saved, tmp_path):
     path = saved["mixture"][1]
     meta = _metadata(path)
-    cfg = json.loads(meta["generator_config"])
+    cfg = json.loads(meta["config"])
     edit(cfg)
-    meta["generator_config"] = json.dumps(cfg)
+    meta["config"] = json.dumps(cfg)
     bad = tmp_path / "edited.safetensors"
     save_file(load_file(str(path)), str(bad), metadata=meta)
     with pytest.raises(CheckpointError, match="do not rebuild a confoundergan"):
@@ -135,7 +147,7 @@ def test_failed_save_keeps_the_previous_checkpoint(saved, tmp_path, monkeypatch,
             handle.write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_module, "save_file", crash)
+    monkeypatch.setattr(weights_file, "save_file", crash)
     with pytest.raises(OSError, match="disk full"):
         save_protection(saved["mixture"][0], target)
     assert target.read_bytes() == before

@@ -16,7 +16,7 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     data = write_image_folder(make_imageset(n=24, classes=3, seed=5), root / "data")
     generator = root / "gen" / "g.safetensors"
-    # The CLI offers no --width / --f-arch: the generator keeps width 16 and f is a ResNet-18 (width 2 here).
+    # The generator keeps its default width 16 and f is a ResNet-18 (width 2 here): the flags' defaults.
     code = main(["train-generator", str(data), "--out", str(generator), "--epochs", "1", "--f-epochs", "1",
                  "--f-width", "2", "--kind", "direct", "--seed", "0", "--quiet"])
     assert code == 0
@@ -32,9 +32,10 @@ def test_train_generator_writes_a_checkpoint(workspace, capsys):
     _, _, generator = workspace
     assert generator.is_file()
     loaded = load_protection(generator)
-    assert loaded.kind == "direct" and loaded.channels == 1 and loaded.config.num_classes == 3
+    assert loaded.kind == "direct" and loaded.channels == 1 and loaded.config.generator.num_classes == 3
     assert loaded.epsilon == pytest.approx(16 / 255)          # the default for gray images
-    assert loaded.training.epochs == 1 and loaded.training.f_width == 2
+    assert loaded.config.epochs == 1 and loaded.config.f_width == 2
+    assert loaded.config.generator.width == 16 and loaded.config.f_arch == "resnet18"
 
 
 def test_train_generator_reports_consistency_for_mixture(tmp_path, workspace, capsys):
@@ -73,7 +74,7 @@ def test_protect_then_evaluate(workspace, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["protect", "--generator", "{tmp}/missing.safetensors", "{data}", "{tmp}/out"], "no checkpoint at"),
+    (["protect", "--generator", "{tmp}/missing.safetensors", "{data}", "{tmp}/out"], "no protection file at"),
     (["protect", "--generator", "{gen}", "{tmp}/no-such-input", "{tmp}/out"], "does not exist"),
     (["protect", "--generator", "{gen}", "{data}", "{data}/inside"], "error"),
     (["train-generator", "{tmp}/no-such-folder", "--out", "{tmp}/g.safetensors"], "unknown data set"),
@@ -127,10 +128,12 @@ def test_class_wise_method_without_class_folders_says_so(workspace, tmp_path, ca
     assert "folder named after its class" in capsys.readouterr().err
 
 
-def test_fit_rejects_an_option_the_method_does_not_take(workspace, tmp_path, capsys):
+@pytest.mark.parametrize("method, option", [("random", "block=2"), ("confoundergan", "bogus=1")])
+def test_fit_rejects_an_option_the_method_does_not_take(method, option, workspace, tmp_path, capsys):
     _, data, _ = workspace
-    assert main(["fit", "random", str(data), "--out", str(tmp_path / "r.safetensors"), "--option", "block=2"]) == 2
-    assert "block" in capsys.readouterr().err
+    assert main(["fit", method, str(data), "--out", str(tmp_path / "r.safetensors"), "--option", option]) == 2
+    err = capsys.readouterr().err
+    assert option.partition("=")[0] in err and err.count("\n") == 1
 
 
 def test_evaluate_with_defence_mixing_and_adversarial_training(workspace, tmp_path, capsys):

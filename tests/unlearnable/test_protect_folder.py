@@ -9,7 +9,8 @@ from PIL import Image
 
 from imageprivacy.cli.unlearnable import protect_command
 from imageprivacy.data.image_files import read_image
-from imageprivacy.protections.base import Protection, budget_in_levels
+from imageprivacy.protections.base import Protection
+from imageprivacy.protections.pixel_budget import budget_in_levels
 from imageprivacy.protections.unlearnable.protect_folder import protect_path
 
 EPS = 8 / 255

@@ -5,9 +5,11 @@ import pytest
 import torch
 
 from imageprivacy.data.imageset import ImageSet
-from imageprivacy.errors import InputRangeError, InputShapeError, MissingLabelsError, NotFittedError
-from imageprivacy.protections import PROTECTIONS, ConfounderGAN
-from imageprivacy.protections.base import apply_noise_uint8, budget_in_levels
+from imageprivacy.errors import (ConfigurationError, InputRangeError, InputShapeError, MissingLabelsError,
+                                 NotFittedError)
+from imageprivacy.nets.generator import GeneratorConfig
+from imageprivacy.protections import PROTECTIONS, ConfounderGAN, ConfounderGANConfig
+from imageprivacy.protections.pixel_budget import apply_noise_uint8, budget_in_levels
 from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
 
 EPS = 0.05          # 12.75 levels: the written pixels may move 12 levels, never 13
@@ -103,7 +105,7 @@ def test_apply_noise_uint8_clips_at_budget():
 def test_confoundergan_kinds(kind, fit_protection, tiny_set):
     cg = fit_protection("confoundergan", kind=kind)
     assert cg.epsilon == pytest.approx(16 / 255)         # auto: the paper's budget for gray 16x16
-    assert cg.config.kind == kind and cg.config.num_classes == 4
+    assert cg.config.generator.kind == kind and cg.config.generator.num_classes == 4
     other_size = torch.randint(0, 256, (3, 1, 37, 23), dtype=torch.uint8)
     out = cg.protect(other_size)                           # another size than trained, no labels
     assert out.shape == other_size.shape
@@ -111,16 +113,23 @@ def test_confoundergan_kinds(kind, fit_protection, tiny_set):
     unlabeled = ImageSet(tiny_set.images[:8])
     assert cg.protect(unlabeled.images).shape == unlabeled.images.shape
     assert torch.equal(cg.protect(tiny_set.images), cg.protect(tiny_set.images))   # deterministic
-    history = cg.training.history
+    history = cg.fit_record
     assert len(history["generator"]) == 1 and len(history["f"]["train_acc"]) == 1
     assert set(history["generator"][0]) >= {"loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"}
     assert all(math.isfinite(v) for v in history["generator"][0].values())
     assert history["c"] == pytest.approx(0.8 * cg.epsilon * 16)
-    consistency = cg.label_consistency(tiny_set)
     if kind == "mixture":
-        assert isinstance(consistency, float) and 0.0 <= consistency <= 1.0
+        with torch.no_grad():
+            picks = cg.generator.mixing_logits(tiny_set.float()).argmax(1)
+        labels = tiny_set.labels
+        majority = sum(picks[labels == k].bincount().max().item() for k in labels.unique())
+        assert cg.label_consistency(tiny_set) == majority / len(labels)
+        # Labelled by its own picks, each class has one pattern; with one label, only the commonest pattern counts.
+        assert cg.label_consistency(ImageSet(tiny_set.images, picks, ["a", "b", "c", "d"])) == 1.0
+        one_class = ImageSet(tiny_set.images, torch.zeros_like(labels), ["all"])
+        assert cg.label_consistency(one_class) == picks.bincount().max().item() / len(picks)
     else:
-        assert consistency is None
+        assert cg.label_consistency(tiny_set) is None
     text = repr(cg)
     assert text.startswith("ConfounderGAN(") and "16/255" in text and f"kind='{kind}'" in text
 
@@ -156,6 +165,22 @@ def test_confoundergan_label_weight_teaches_the_selector_the_label(tiny_set):
         picks = cg.generator.mixing_logits(tiny_set.images.float() / 255).argmax(1)
     # The term ties pattern k to class k directly, so the pick itself is the label (not just consistent).
     assert (picks == tiny_set.labels).float().mean() >= 0.9
-    assert cg.training.label_weight == 5.0
+    assert cg.config.label_weight == 5.0
     with pytest.raises(ValueError, match="selector"):
         ConfounderGAN(kind="direct", label_weight=1.0)
+
+
+def test_confoundergan_takes_its_config_or_its_fields(tiny_set):
+    options = dict(epochs=1, f_epochs=1, f_arch="linear", kind="direct", width=4)
+    config = ConfounderGANConfig(epochs=1, f_epochs=1, f_arch="linear",
+                                 generator=GeneratorConfig(kind="direct", width=4))
+    by_fields, by_config = ConfounderGAN(epsilon=EPS, **options), ConfounderGAN(epsilon=EPS, config=config)
+    assert by_fields.config == by_config.config and repr(by_fields) == repr(by_config)
+    assert ConfounderGAN(epsilon=EPS, config=config, epochs=3).config.epochs == 3 and config.epochs == 1
+    by_fields.fit(tiny_set)
+    # fit fills in the generator's data fields and records what it measured apart from the config.
+    assert by_fields.config.generator.num_classes == 4 and by_fields.config.generator.epsilon == EPS
+    assert set(by_fields.fit_record) == {"f", "generator", "c"}
+    with pytest.raises(ConfigurationError, match="takes no option bogus"):
+        ConfounderGAN(bogus=1)
+

@@ -14,7 +14,7 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -23,19 +23,24 @@ from torch import nn
 from imageprivacy.errors import ConfigurationError
 
 
+def documented_field(default, help_text: str):
+    """A config field with its help text (`imageprivacy train-generator` shows it beside the field's flag)."""
+    return field(default=default, metadata={"help": help_text})
+
+
 @dataclass
 class GeneratorConfig:
-    channels: int = 1
+    channels: int = 1              # set from the data by ConfounderGAN.fit, as are num_classes and epsilon
     num_classes: int = 10
     epsilon: float = 16 / 255
-    kind: str = "mixture"          # "mixture" or "direct"
-    width: int = 16                # conv width of the image encoder
-    view_size: int = 32            # mixture: the image is seen at this size to choose the mixture
-    cell_size: int = 4             # mixture: pattern blocks of cell_size x cell_size pixels
-    pattern_cells: int = 8         # mixture: a pattern tile has pattern_cells^2 blocks
-    temperature: float = 1.0       # mixture: softmax temperature of the mixing weights
-    pattern_init: float = 3.0      # mixture: std of the initial pattern logits: saturated, sign-like patterns
-    hard_at_protect: bool = True   # mixture: in eval mode use only the pattern with the largest weight
+    kind: str = documented_field("mixture", "generator: mixture (K learned patterns mixed by a selector) or direct")
+    width: int = documented_field(16, "conv width of the generator's image encoder")
+    view_size: int = documented_field(32, "mixture: the image is seen at this size to choose the mixture")
+    cell_size: int = documented_field(4, "mixture: pattern blocks of cell_size x cell_size pixels")
+    pattern_cells: int = documented_field(8, "mixture: a pattern tile has pattern_cells^2 blocks")
+    temperature: float = documented_field(1.0, "mixture: softmax temperature of the mixing weights")
+    pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (saturated, sign-like patterns)")
+    hard_at_protect: bool = documented_field(True, "mixture: protect with only the pattern of the largest weight")
 
     def to_dict(self) -> dict:
         return asdict(self)

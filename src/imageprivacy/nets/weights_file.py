@@ -1,7 +1,10 @@
-"""One network in one safetensors file: its state dict plus the JSON config that rebuilds it.
+"""The package's one file format for saved models: tensors in safetensors, plus a `kind` and the JSON config
+that rebuilds them in the file's metadata.
 
-The config travels in the file's metadata, so a file alone says what to build. safetensors cannot
-run code when loaded (pickle can), which matters for files that are shared, such as a DPF release.
+Networks (DPF stages and release, DeepObfuscator's modules, reconstructors) and protection checkpoints
+(protections/checkpoint.py) are all written here, so a file alone says what to build. safetensors
+cannot run code when loaded (pickle can), which matters for files that are shared, such as a DPF
+release or a generator.
 """
 from __future__ import annotations
 

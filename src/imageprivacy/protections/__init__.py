@@ -2,7 +2,7 @@
 from imageprivacy.protections.base import PROTECTIONS, Protection
 from imageprivacy.protections.checkpoint import load_protection, save_protection
 from imageprivacy.protections.unlearnable import (ClassWiseNoise, ClassWisePatches, ConfounderGAN,
-                                                  ErrorMinimizingNoise, RandomNoise)
+                                                  ConfounderGANConfig, ErrorMinimizingNoise, RandomNoise)
 
-__all__ = ["PROTECTIONS", "Protection", "load_protection", "save_protection", "ConfounderGAN",
+__all__ = ["PROTECTIONS", "Protection", "load_protection", "save_protection", "ConfounderGAN", "ConfounderGANConfig",
            "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise"]

@@ -1,13 +1,22 @@
-"""The base class of every protection: input checks, devices, batching and the 8-bit budget."""
+"""The base class of every image protection: its contract, input checks, devices, batching, the 8-bit budget.
+
+The contract (what experiments/, cli/ and the checkpoint code call, never probing with hasattr):
+- `fit(data)` -> self and `protect(images, labels=None)`; `protect_set(data)` does both halves of an ImageSet;
+- `fit_record`: what fitting measured about itself, {} by default (EMN's rounds, ConfounderGAN's losses);
+- `label_consistency(data)`: None by default, for methods that pick no noise pattern per image;
+- `fitted_protection()`: None by default; a method that crafts its training set's noise during fit
+  (sample-wise EMN) returns that set, which `protect` would not reproduce;
+- `checkpoint_state()` / `from_checkpoint(...)`: CheckpointError by default (checkpoint.py writes the file).
+"""
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import torch
 
 from imageprivacy.data.input_checks import check_images, check_labels
 from imageprivacy.errors import CheckpointError, ConfigurationError, MissingLabelsError, NotFittedError
+from imageprivacy.protections.pixel_budget import apply_noise_uint8
 
 Progress = Callable[[str, dict], None]   # progress(event, values): the only way code below cli reports
 
@@ -18,20 +27,6 @@ def register(cls: type["Protection"]) -> type["Protection"]:
     """Class decorator: make a protection reachable by its `name` from the CLI and experiments."""
     PROTECTIONS[cls.name] = cls
     return cls
-
-
-def budget_in_levels(epsilon: float) -> int:
-    """The L-inf budget in 8-bit levels; floor, so the written pixels never exceed epsilon."""
-    return int(epsilon * 255 + 1e-6)
-
-
-def apply_noise_uint8(images: torch.Tensor, noise: torch.Tensor, epsilon: float) -> torch.Tensor:
-    """Add float noise to uint8 images, round, and clip so |out - in| <= epsilon on the 8-bit pixels."""
-    e = budget_in_levels(epsilon)
-    base = images.to(torch.int16)
-    shifted = torch.round(images.float() + noise.float() * 255.0).to(torch.int16)
-    out = torch.minimum(torch.maximum(shifted, base - e), base + e)
-    return out.clamp(0, 255).to(torch.uint8)
 
 
 class Protection:
@@ -45,7 +40,6 @@ class Protection:
     name = "protection"
     needs_labels_to_fit = True
     needs_labels_to_protect = False
-    trainable = False
     # False only for methods that replace pixels (class-wise patches): `protect` then writes
     # x + noise as it is instead of clipping the change to epsilon, which would erase the patch.
     bounded = True
@@ -60,7 +54,9 @@ class Protection:
         self.batch_size = int(batch_size)
         self.fitted = False
         self.channels: int | None = None
+        self.num_classes: int | None = None      # set by methods whose noise is chosen by class
         self.class_names: list[str] = []        # what label k means; checkpoints keep it
+        self.fit_record: dict = {}
 
     # --- public API -------------------------------------------------------------------------
     def fit(self, data, progress: Progress | None = None) -> "Protection":
@@ -84,7 +80,7 @@ class Protection:
             if labels is None:
                 raise MissingLabelsError(f"{type(self).__name__} needs the labels of the images it "
                                          "protects (its noise is chosen by class); pass labels=...")
-            check_labels(labels, images.shape[0], getattr(self, "num_classes", None))
+            check_labels(labels, images.shape[0], self.num_classes)
         out = []
         for start in range(0, images.shape[0], self.batch_size):
             chunk = images[start:start + self.batch_size]
@@ -102,6 +98,19 @@ class Protection:
             else:
                 out.append((chunk + noise.to(chunk.dtype)).clamp(0.0, 1.0))
         return torch.cat(out) if out else images.clone()
+
+    def protect_set(self, data):
+        """An ImageSet's images protected, with its labels when the method needs them; same labels and classes."""
+        labels = data.labels if self.needs_labels_to_protect else None
+        return data.with_images(self.protect(data.images, labels), name=f"{data.name}+{self.name}")
+
+    def label_consistency(self, data) -> float | None:
+        """Share of `data` whose noise pattern is the one most images of their class get; None: no pattern to pick."""
+        return None
+
+    def fitted_protection(self):
+        """The training set as protected during fit, for methods that craft its noise there; None otherwise."""
+        return None
 
     def to(self, device: str | torch.device) -> "Protection":
         self.device = torch.device(device)
@@ -126,25 +135,33 @@ class Protection:
     def _repr_fields(self) -> dict:
         return {"epsilon": f"{self.epsilon * 255:g}/255", "device": str(self.device)}
 
-    # --- checkpoint helpers (checkpoint.py calls checkpoint_state / from_checkpoint) ----------
-    def _checkpoint_meta(self, config: dict, **state) -> dict[str, str]:
-        """safetensors metadata: constructor `config` and fitted `state` as JSON, channels, class names."""
-        return {"config": json.dumps(config), "state": json.dumps(state), "channels": str(self.channels),
-                "class_names": json.dumps(self.class_names)}
+    # --- checkpoints (checkpoint.py writes and reads the file) --------------------------------
+    def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """(tensors, meta): what rebuilds the fitted method; meta comes from `_checkpoint_meta`."""
+        raise CheckpointError(f"{type(self).__name__} has nothing to save in a checkpoint")
+
+    @classmethod
+    def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "Protection":
+        raise CheckpointError(f"{cls.__name__} cannot be rebuilt from a checkpoint")
+
+    def _checkpoint_meta(self, options: dict, **state) -> dict:
+        """Constructor `options`, fitted `state` (+ num_classes, fit record), channels and class names."""
+        return {"options": options, "state": {"num_classes": self.num_classes, "fit_record": self.fit_record, **state},
+                "channels": self.channels, "class_names": self.class_names}
 
     @classmethod
     def _from_meta(cls, meta: dict, device) -> tuple["Protection", dict]:
         """A fitted-looking instance rebuilt from `_checkpoint_meta`'s output, plus its state dict.
 
-        Missing keys or a config the constructor rejects raise KeyError / TypeError / ValueError,
+        Missing keys or options the constructor rejects raise KeyError / TypeError / ValueError,
         which `load_protection` turns into a CheckpointError.
         """
-        self = cls(**json.loads(meta["config"]), device=device)
-        state = json.loads(meta.get("state", "{}"))
+        self = cls(**meta["options"], device=device)
+        state = dict(meta.get("state", {}))
         self.channels = int(meta["channels"])
-        self.class_names = list(json.loads(meta.get("class_names", "[]")))
-        if "num_classes" in state:
-            self.num_classes = int(state["num_classes"])
+        self.class_names = list(meta.get("class_names", []))
+        self.num_classes = None if state.get("num_classes") is None else int(state["num_classes"])
+        self.fit_record = dict(state.get("fit_record", {}))
         self.fitted = True
         return self, state
 
@@ -153,5 +170,5 @@ class Protection:
         value = tensors[key]
         if value.dim() != 4 or value.shape[:2] != (self.num_classes, self.channels):
             raise CheckpointError(f"{key} of shape {tuple(value.shape)} does not fit "
-                             f"{self.num_classes} classes of {self.channels}-channel images")
+                                  f"{self.num_classes} classes of {self.channels}-channel images")
         return value.float()

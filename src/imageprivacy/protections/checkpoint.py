@@ -1,56 +1,37 @@
-"""Checkpoints of trainable protections: safetensors weights + the config in the file's metadata.
+"""Checkpoints of protections: one safetensors file in the package's one format (nets/weights_file.py).
 
-The file alone rebuilds the protection (nanoGPT style). safetensors cannot run code on load, which
-matters because users exchange generators: never unpickle a file someone sent you.
+The file alone rebuilds the protection (nanoGPT style): its metadata holds the method's name, its
+constructor options, what fitting found (classes, fit record) and the class names. safetensors
+cannot run code on load, which matters because users exchange generators: never unpickle a file
+someone sent you.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from safetensors import safe_open
-
 from imageprivacy.errors import CheckpointError, NotFittedError
+from imageprivacy.nets.weights_file import read_tensors, save_tensors
 from imageprivacy.protections.base import PROTECTIONS, Protection
 
-FORMAT = "imageprivacy/1"
+KIND = "protection"
 
 
 def save_protection(protection: Protection, path: str | Path) -> Path:
+    """Write the fitted protection to `path` atomically (a crash never leaves a half-written checkpoint)."""
     if not protection.fitted:
         raise NotFittedError(f"cannot save {type(protection).__name__} before fit")
-    if not hasattr(protection, "checkpoint_state"):
-        raise CheckpointError(f"{type(protection).__name__} has nothing to save in a checkpoint")
     tensors, meta = protection.checkpoint_state()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "method": protection.name,
-                                               "epsilon": repr(protection.epsilon), **meta})
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)            # atomic: a crash never leaves a half-written checkpoint
-    return path
+    return save_tensors(path, tensors, KIND, {"method": protection.name, **meta})
 
 
 def load_protection(path: str | Path, device="cpu") -> Protection:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
+    """The protection a checkpoint holds, fitted, on `device`; CheckpointError for any file that is not one."""
+    tensors, config = read_tensors(path, KIND)
+    method = config.get("method")
+    if method not in PROTECTIONS:
+        raise CheckpointError(f"{path} holds an unknown protection method {method!r}; known: "
+                              f"{', '.join(sorted(PROTECTIONS))}")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {err}") from err
-    if meta.get("format") != FORMAT or meta.get("method") not in PROTECTIONS:
-        raise CheckpointError(f"{path} is not an imageprivacy protection checkpoint "
-                              f"(format={meta.get('format')!r}, method={meta.get('method')!r})")
-    try:
-        return PROTECTIONS[meta["method"]].from_checkpoint(tensors, meta, device=device)
+        return PROTECTIONS[method].from_checkpoint(tensors, config, device=device)
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path}: config and weights do not rebuild a "
-                              f"{meta['method']} ({err})") from err
+        raise CheckpointError(f"{path}: config and weights do not rebuild a {method} ({err})") from err

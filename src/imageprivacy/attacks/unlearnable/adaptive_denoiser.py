@@ -37,8 +37,7 @@ def fit_noise_remover(protection, clean: ImageSet, epochs: int = 20, batch_size:
     device = torch.device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    labels = clean.labels if protection.needs_labels_to_protect else None
-    protected = protection.protect(clean.images, labels)      # the pairs: one forward pass of the generator
+    protected = protection.protect_set(clean).images      # the pairs: one forward pass of the generator
     model = NoiseRemover(clean.channels).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for epoch in range(epochs):

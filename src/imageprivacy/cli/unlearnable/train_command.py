@@ -1,8 +1,32 @@
-"""`imageprivacy train-generator DATA --out GEN.safetensors`: fit ConfounderGAN, save the generator."""
+"""`imageprivacy train-generator DATA --out GEN.safetensors`: fit ConfounderGAN, save the generator.
+
+Its flags are the documented fields of ConfounderGANConfig and of its generator's config, with their
+defaults (protections/unlearnable/confoundergan_config.py): the command line repeats none of them.
+"""
 from __future__ import annotations
+
+import argparse
+from dataclasses import fields
 
 from imageprivacy.cli.arguments import (add_common, add_training_data, budget, load_training_data,
                                         progress_printer)
+from imageprivacy.nets.generator import GENERATORS, GeneratorConfig
+from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig, option_names
+
+OPTIONS = (GeneratorConfig, ConfounderGANConfig)
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """--name for every documented config field: its default, its help; booleans as --name / --no-name."""
+    for config in (cls() for cls in OPTIONS):
+        documented = {f.name: f.metadata.get("help") for f in fields(config)}
+        for name in option_names(type(config)):
+            default, flag, text = getattr(config, name), "--" + name.replace("_", "-"), documented[name]
+            if isinstance(default, bool):
+                p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
+            else:
+                p.add_argument(flag, type=type(default), default=default, help=text,
+                               choices=sorted(GENERATORS) if name == "kind" else None)
 
 
 def add_parser(sub) -> None:
@@ -11,12 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="the generator checkpoint (.safetensors)")
     p.add_argument("--epsilon", type=budget, default=None,
                    help="L-inf budget, e.g. 16/255; None: the paper's, 8/255 for RGB, 16/255 for 28x28 or gray")
-    p.add_argument("--epochs", type=int, default=5, help="generator epochs")
-    p.add_argument("--f-epochs", type=int, default=2, help="epochs to pretrain the classifier f")
-    p.add_argument("--f-width", type=int, default=16, help="ResNet-18 width of f (64 = the paper's)")
-    p.add_argument("--kind", default="mixture", choices=["mixture", "direct"])
-    p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--c-ratio", type=float, default=0.8)
+    add_config_flags(p)
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
@@ -26,9 +45,8 @@ def run(args) -> int:
     from imageprivacy.protections import ConfounderGAN, save_protection
 
     data = load_training_data(args)
-    method = ConfounderGAN(epsilon=args.epsilon, kind=args.kind, epochs=args.epochs, f_epochs=args.f_epochs,
-                           f_width=args.f_width, alpha=args.alpha, c_ratio=args.c_ratio, device=args.device,
-                           seed=args.seed)
+    options = {name: getattr(args, name) for cls in OPTIONS for name in option_names(cls)}
+    method = ConfounderGAN(epsilon=args.epsilon, device=args.device, seed=args.seed, **options)
     method.fit(data, progress=progress_printer(args.quiet))
     path = save_protection(method, args.out)
     consistency = method.label_consistency(data)

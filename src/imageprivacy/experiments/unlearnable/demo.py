@@ -79,7 +79,7 @@ def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> 
         entry = {"repr": repr(method), "fit_seconds": fit_seconds,
                  "quality": protection_quality(train.images, protected.images)}
         if isinstance(method, ConfounderGAN):
-            entry["history"] = method.training.history
+            entry["history"] = method.fit_record
             entry["label_consistency"] = method.label_consistency(train)
             entry["checkpoint"] = str(save_protection(method, out_dir / "generator.safetensors"))
         results["protections"][name] = entry

@@ -60,7 +60,7 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, progress=None) -> dict:
             method, data, fit_seconds = fit_and_protect(name, train, eps, cfg.device, cfg.seed, progress,
                                                         **_options(name, cfg))
             quality = protection_quality(train.images, data.images) if method else None
-            consistency = method.label_consistency(train) if hasattr(method, "label_consistency") else None
+            consistency = method.label_consistency(train) if method else None
             for recipe_name in todo:
                 recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
                                        width=cfg.victim_width if recipe_name == "paper" else None)

@@ -82,17 +82,16 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
         gan.fit(first.random_subset(cfg.fit_size, seed=cfg.seed), progress=progress)
         save_protection(gan, gen_path)
         results["generator"] = {"repr": repr(gan), "fit_seconds": time.perf_counter() - start,
-                                "history": gan.training.history, "checkpoint": str(gen_path),
+                                "history": gan.fit_record, "checkpoint": str(gen_path),
                                 "label_consistency_all_60k": gan.label_consistency(full),
                                 "label_consistency_unseen_30k": gan.label_consistency(second),
                                 "made_by": made_by}
         write_results({**results, **provenance(cfg.device)}, out)
     classwise = ClassWiseNoise(epsilon=cfg.epsilon, block=4, seed=cfg.seed).fit(train)
-    sets = {"classwise": train.with_images(classwise.protect(train.images, train.labels))}
+    sets = {"classwise": classwise.protect_set(train)}
     originals = {"confoundergan": train, "ood": unseen, "classwise": train}
     if gan is not None:
-        sets["confoundergan"] = train.with_images(gan.protect(train.images))
-        sets["ood"] = unseen.with_images(gan.protect(unseen.images))
+        sets["confoundergan"], sets["ood"] = gan.protect_set(train), gan.protect_set(unseen)
     results["quality"] = {k: protection_quality(originals[k].images, v.images) for k, v in sets.items()}
     sets["clean"] = train
     progress("quality", results["quality"])

@@ -128,19 +128,14 @@ class ProtectedSets:
         protection.fit(fit_on, progress=self.progress)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        if hasattr(protection, "fitted_protection") and fit_fraction >= 1:
-            images = protection.fitted_protection().images   # sample-wise EMN: the noise of the bi-level fit
-        else:
-            labels = self.train.labels if protection.needs_labels_to_protect else None
-            images = protection.protect(self.train.images, labels)
+        fitted = protection.fitted_protection() if fit_fraction >= 1 else None   # EMN: the bi-level fit's noise
+        images = (protection.protect_set(self.train) if fitted is None else fitted).images
         record = {"repr": repr(protection), "fit_seconds": fit_seconds,
-                  "protect_seconds": time.perf_counter() - start, "fit_record": getattr(protection, "fit_record", None)}
-        if hasattr(protection, "label_consistency"):
-            record["label_consistency"] = protection.label_consistency(self.train)
+                  "protect_seconds": time.perf_counter() - start, "fit_record": protection.fit_record,
+                  "label_consistency": protection.label_consistency(self.train)}
         self._methods[key] = protection
-        if hasattr(protection, "checkpoint_state"):      # kept so a restarted adaptive trainer can borrow it
-            self.dir.mkdir(parents=True, exist_ok=True)
-            save_protection(protection, self.dir / f"{key}.method.safetensors")
+        self.dir.mkdir(parents=True, exist_ok=True)          # kept so a restarted adaptive trainer can borrow it
+        save_protection(protection, self.dir / f"{key}.method.safetensors")
         return self._store(key, made_by, images, record)
 
     def _store(self, key: str, made_by: dict, images, record: dict) -> ImageSet:

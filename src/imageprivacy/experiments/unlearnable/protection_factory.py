@@ -19,5 +19,4 @@ def fit_and_protect(name: str, train: ImageSet, epsilon: float, device="cpu", se
     method = PROTECTIONS[name](epsilon=epsilon, device=device, seed=seed, **options)
     method.fit(train, progress=progress)
     seconds = time.perf_counter() - start
-    labels = train.labels if method.needs_labels_to_protect else None
-    return method, train.with_images(method.protect(train.images, labels), name=f"{train.name}+{name}"), seconds
+    return method, method.protect_set(train), seconds

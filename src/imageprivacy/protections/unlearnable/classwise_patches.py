@@ -65,7 +65,7 @@ class ClassWisePatches(Protection):
         config = {"epsilon": self.epsilon, "patch_fraction": self.patch_fraction, "seed": self.seed,
                   "batch_size": self.batch_size}
         return ({"patches": self.patches.contiguous()},
-                self._checkpoint_meta(config, num_classes=self.num_classes, image_size=self.image_size))
+                self._checkpoint_meta(config, image_size=self.image_size))
 
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ClassWisePatches":

@@ -15,37 +15,18 @@ Choices the paper leaves open (docs/confoundergan.md says why):
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
-from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
-from imageprivacy.nets.generator import GeneratorConfig, build_generator
+from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
+from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig
 from imageprivacy.training import TrainRecipe, train_classifier
-
-
-@dataclass
-class ConfounderGANTraining:
-    epochs: int = 5                 # generator epochs (M in Algorithm 1)
-    batch_size: int = 128
-    lr_g: float = 1e-3              # Adam, as usual for GAN generators
-    lr_d: float = 2e-4
-    alpha: float = 1.0              # weight of the hinge (Eq. 5)
-    c_ratio: float = 0.8            # c = c_ratio * epsilon * sqrt(C * H * W)
-    adv_weight: float = 0.1         # weight of the generator's GAN term (1.0 shrank the noise, docs/results.md)
-    f_arch: str = "resnet18"        # the paper's f
-    f_width: int | None = 16        # 16 keeps CPU runs possible; None = standard width 64
-    f_epochs: int = 2
-    f_lr: float = 0.1               # SGD, cosine, as the paper-recipe victim
-    pattern_lr: float = 0.05        # mixture patterns are universal targeted perturbations: they need big steps
-    label_weight: float = 0.0       # mixture: CE(selector logits, label) weight; 0 = the paper's loss only
-    history: dict = field(default_factory=dict)
 
 
 def paper_default_epsilon(channels: int, height: int) -> float:
@@ -55,26 +36,22 @@ def paper_default_epsilon(channels: int, height: int) -> float:
 
 @register
 class ConfounderGAN(Protection):
+    """`ConfounderGAN(epsilon, config)`; keywords named like a config field (epochs, kind, ...) override it."""
+
     name = "confoundergan"
     needs_labels_to_fit = True
-    trainable = True
 
-    def __init__(self, epsilon: float | None = None, kind: str = "mixture", width: int = 16,
-                 epochs: int = 5, alpha: float = 1.0, c_ratio: float = 0.8, adv_weight: float = 0.1,
-                 f_arch: str = "resnet18", f_width: int | None = 16, f_epochs: int = 2,
-                 f_lr: float = 0.1, pattern_lr: float = 0.05, lr_g: float = 1e-3, label_weight: float = 0.0,
-                 device="cpu", seed: int = 0, batch_size: int = 256, **generator_options):
+    def __init__(self, epsilon: float | None = None, config: ConfounderGANConfig | dict | None = None,
+                 device="cpu", seed: int = 0, batch_size: int = 256, **options):
         super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
         self.auto_epsilon = epsilon is None
-        if label_weight and kind != "mixture":
-            raise ConfigurationError(f"label_weight trains the mixture generator's selector; kind {kind!r} has none")
-        self.kind, self.width, self.generator_options = kind, width, generator_options
-        self.training = ConfounderGANTraining(epochs=epochs, alpha=alpha, c_ratio=c_ratio,
-                                              adv_weight=adv_weight, f_arch=f_arch, f_width=f_width,
-                                              f_epochs=f_epochs, f_lr=f_lr, pattern_lr=pattern_lr, lr_g=lr_g,
-                                              label_weight=label_weight)
+        config = ConfounderGANConfig(**config) if isinstance(config, dict) else (config or ConfounderGANConfig())
+        self.config = config.with_options(**options)
         self.generator = None
-        self.config: GeneratorConfig | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.config.generator.kind
 
     # ---- training ------------------------------------------------------------------------
     def _fit(self, data, progress) -> None:
@@ -82,15 +59,16 @@ class ConfounderGAN(Protection):
         if self.auto_epsilon:
             self.epsilon = paper_default_epsilon(c, h)
         torch.manual_seed(self.seed)
-        self.config = GeneratorConfig(channels=c, num_classes=data.num_classes, epsilon=self.epsilon,
-                                      kind=self.kind, width=self.width, **self.generator_options)
-        tr = self.training
+        self.num_classes = data.num_classes
+        # The generator's data fields follow the data and the budget; the checkpoint keeps them.
+        shape = replace(self.config.generator, channels=c, num_classes=data.num_classes, epsilon=self.epsilon)
+        self.config = tr = replace(self.config, generator=shape)
         f = build_net(tr.f_arch, c, data.num_classes, width=tr.f_width, image_size=(h, w))
         progress("stage", {"stage": "pretraining f", "arch": tr.f_arch, "epochs": tr.f_epochs})
         f_hist = train_classifier(f, data.images, data.labels, TrainRecipe(epochs=tr.f_epochs, lr=tr.f_lr),
                                   device=self.device, seed=self.seed, progress=progress)
         f.eval().requires_grad_(False)
-        self.generator = build_generator(self.config).to(self.device)
+        self.generator = build_generator(shape).to(self.device)
         disc = Discriminator(c).to(self.device)
         patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
         others = [p for n, p in self.generator.named_parameters() if n != "patterns"]
@@ -105,7 +83,7 @@ class ConfounderGAN(Protection):
             self.generator.train()
             sums = dict.fromkeys(["loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"], 0.0)
             seen = 0
-            for idx in torch.randperm(len(data), generator=gen).split(tr.batch_size):
+            for idx in torch.randperm(len(data), generator=gen).split(tr.fit_batch_size):
                 x = data.images[idx].to(self.device).float() / 255.0
                 t = data.labels[idx].to(self.device)
                 if tr.label_weight:      # mixture only: one pass of the selector serves both losses
@@ -148,7 +126,7 @@ class ConfounderGAN(Protection):
             epochs.append({k: v / seen for k, v in sums.items()})
             progress("epoch", {"epoch": epoch + 1, "epochs": tr.epochs, **epochs[-1]})
         self.generator.eval()
-        tr.history = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
+        self.fit_record = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
 
     @torch.no_grad()
     def label_consistency(self, data) -> float | None:
@@ -175,26 +153,21 @@ class ConfounderGAN(Protection):
         return [self.generator] if self.generator is not None else []
 
     def _repr_fields(self) -> dict:
-        t = self.training
-        return {**super()._repr_fields(), "kind": self.kind, "width": self.width, "epochs": t.epochs,
+        t = self.config
+        return {**super()._repr_fields(), "kind": self.kind, "width": t.generator.width, "epochs": t.epochs,
                 "alpha": t.alpha, "c_ratio": t.c_ratio, "f_arch": t.f_arch}
 
-    # ---- checkpoints (safetensors: config in the metadata, weights as tensors) -----------
+    # ---- checkpoints: the config (its generator as fitted) in the metadata, G's weights as tensors ----
     def checkpoint_state(self) -> tuple[dict, dict]:
-        meta = {"generator_config": json.dumps(self.config.to_dict()),
-                "training": json.dumps(asdict(self.training))}
-        return {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}, meta
+        options = {"epsilon": self.epsilon, "config": self.config.to_dict(), "seed": self.seed,
+                   "batch_size": self.batch_size}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+        return tensors, self._checkpoint_meta(options)
 
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ConfounderGAN":
-        cfg = GeneratorConfig(**json.loads(meta["generator_config"]))
-        training = json.loads(meta.get("training", "{}"))
-        self = cls(epsilon=cfg.epsilon, kind=cfg.kind, width=cfg.width, device=device)
-        if training:
-            self.training = ConfounderGANTraining(**training)
-        self.config, self.channels = cfg, cfg.channels
-        self.generator = build_generator(cfg)
+        self, _ = cls._from_meta(meta, device)
+        self.generator = build_generator(self.config.generator)
         self.generator.load_state_dict(tensors)
         self.generator.to(self.device).eval()
-        self.fitted = True
         return self

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from imageprivacy.errors import ConfigurationError, InputShapeError, NotFittedError
 from imageprivacy.nets import build_net
-from imageprivacy.protections.base import Protection, apply_noise_uint8, register
+from imageprivacy.protections.base import Protection, register
+from imageprivacy.protections.pixel_budget import apply_noise_uint8
 
 MODES = ("samplewise", "classwise")
 
@@ -31,7 +32,6 @@ class ErrorMinimizingNoise(Protection):
 
     name = "emn"
     needs_labels_to_protect = True        # the descent minimises the loss of the true label
-    trainable = True
 
     def __init__(self, epsilon=8 / 255, mode: str = "samplewise", steps: int | None = None,
                  step_size: float | None = None, train_steps: int = 10, stop_accuracy: float | None = None,
@@ -58,7 +58,6 @@ class ErrorMinimizingNoise(Protection):
         self.surrogate: torch.nn.Module | None = None
         self.class_noise: torch.Tensor | None = None        # (K, C, H, W), class-wise only
         self.image_size: tuple[int, int] | None = None
-        self.fit_record: dict = {}              # rounds used, final train accuracy on x + delta
         self._fitted_set = None
 
     # ---- the inner minimisation ------------------------------------------------------------
@@ -116,6 +115,7 @@ class ErrorMinimizingNoise(Protection):
             progress("epoch", {"epoch": rounds, "epochs": self.max_rounds, "train_acc": acc})
             if acc >= self.stop_accuracy:
                 break
+        # rounds used, final train accuracy on x + delta: how converged the noise is
         self.fit_record = {"rounds": rounds, "train_acc": acc, "reached_stop": acc >= self.stop_accuracy}
         if self.mode == "classwise":
             self.class_noise = delta
@@ -171,8 +171,7 @@ class ErrorMinimizingNoise(Protection):
         return {k: getattr(self, k) for k in keys}
 
     def checkpoint_state(self) -> tuple[dict, dict]:
-        meta = self._checkpoint_meta(self._config(), num_classes=self.num_classes, image_size=self.image_size,
-                                     fit_record=self.fit_record)
+        meta = self._checkpoint_meta(self._config(), image_size=self.image_size)
         if self.mode == "classwise":
             return {"class_noise": self.class_noise.detach().cpu().contiguous()}, meta
         return {k: v.detach().cpu().contiguous() for k, v in self.surrogate.state_dict().items()}, meta
@@ -180,7 +179,7 @@ class ErrorMinimizingNoise(Protection):
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ErrorMinimizingNoise":
         self, state = cls._from_meta(meta, device)
-        self.fit_record, self.image_size = state.get("fit_record", {}), tuple(state["image_size"])
+        self.image_size = tuple(state["image_size"])
         if self.mode == "classwise":
             self.class_noise = self._class_tensor(tensors, "class_noise")
             return self

@@ -86,7 +86,7 @@ class ClassWiseNoise(Protection):
         config = {"epsilon": self.epsilon, "distribution": self.distribution, "block": self.block,
                   "seed": self.seed, "batch_size": self.batch_size}
         return ({"patterns": self.patterns.detach().cpu().contiguous()},
-                self._checkpoint_meta(config, num_classes=self.num_classes))
+                self._checkpoint_meta(config))
 
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ClassWiseNoise":

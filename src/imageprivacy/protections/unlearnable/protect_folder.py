@@ -34,7 +34,8 @@ import torch
 
 from imageprivacy.data.image_files import DecodedImage, read_image, write_png
 from imageprivacy.errors import ConfigurationError, CorruptImageError, NotFittedError
-from imageprivacy.protections.base import Progress, Protection, apply_noise_uint8, budget_in_levels
+from imageprivacy.protections.base import Progress, Protection
+from imageprivacy.protections.pixel_budget import apply_noise_uint8, budget_in_levels
 from imageprivacy.protections.unlearnable.folder_labels import labels_from_folders
 from imageprivacy.protections.unlearnable.output_plan import OutputJob, already_done, plan_outputs
 
@@ -136,7 +137,7 @@ class _Batcher:
 
     def _write(self, waiting: _Waiting) -> None:
         image, job = waiting.image, waiting.job
-        bounded = getattr(self.protection, "bounded", True)
+        bounded = self.protection.bounded
         result = _merge(image.pixels, waiting.parts, self.protection.epsilon, bounded)
         # An unbounded method (patches) may change any pixel it owns: only shape and dtype are checked.
         _check_budget(image.pixels, result, self.protection.epsilon if bounded else 1.0, job.rel)
@@ -158,7 +159,7 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
     jobs = plan_outputs(input_path, output_path)
     labels = [None] * len(jobs)
     if protection.needs_labels_to_protect:   # refuse before any work, naming the file without a class
-        labels = labels_from_folders([job.rel for job in jobs], getattr(protection, "class_names", None),
+        labels = labels_from_folders([job.rel for job in jobs], protection.class_names,
                                      type(protection).__name__)
     report = progress or (lambda event, values: None)
     summary = ProtectSummary(output=Path(output_path))

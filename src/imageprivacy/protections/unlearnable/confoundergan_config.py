@@ -1,0 +1,59 @@
+"""ConfounderGAN's one config: the generator's architecture and how `fit` trains it (nanoGPT's GPTConfig habit).
+
+The constructor takes it (or any of its fields as keywords), the checkpoint stores it, and
+`imageprivacy train-generator` makes one flag of each documented field (cli/unlearnable/train_command.py):
+a default is written here and nowhere else. What `fit` measured goes to `ConfounderGAN.fit_record`,
+never into the config.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from imageprivacy.errors import ConfigurationError
+from imageprivacy.nets.generator import GeneratorConfig, documented_field
+
+
+@dataclass
+class ConfounderGANConfig:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    epochs: int = documented_field(5, "generator epochs (M in Algorithm 1)")
+    fit_batch_size: int = documented_field(128, "minibatch of the generator's training")
+    lr_g: float = documented_field(1e-3, "Adam learning rate of G, as usual for GAN generators")
+    lr_d: float = documented_field(2e-4, "Adam learning rate of the discriminator D")
+    alpha: float = documented_field(1.0, "weight of the hinge on ||G(x)||_2 (Eq. 5)")
+    c_ratio: float = documented_field(0.8, "the hinge's bound c = c_ratio * epsilon * sqrt(C * H * W)")
+    adv_weight: float = documented_field(0.1, "weight of the generator's GAN term (1.0 shrank the noise, "
+                                              "docs/results.md)")
+    f_arch: str = documented_field("resnet18", "architecture of the pretrained classifier f (the paper's)")
+    f_width: int | None = documented_field(16, "width of f: 16 keeps CPU runs possible, 64 is the paper's")
+    f_epochs: int = documented_field(2, "epochs to pretrain f")
+    f_lr: float = documented_field(0.1, "SGD learning rate of f (cosine schedule, as the paper-recipe victim)")
+    pattern_lr: float = documented_field(0.05, "mixture: learning rate of the patterns (universal targeted "
+                                               "perturbations need big steps)")
+    label_weight: float = documented_field(0.0, "mixture: weight of CE(selector logits, label); 0 = the "
+                                                "paper's loss only")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.generator, dict):             # as a checkpoint's JSON holds it
+            self.generator = GeneratorConfig(**self.generator)
+        if self.label_weight and self.generator.kind != "mixture":
+            raise ConfigurationError(f"label_weight trains the mixture generator's selector; kind "
+                                     f"{self.generator.kind!r} has none")
+
+    def with_options(self, **options) -> "ConfounderGANConfig":
+        """A copy with `options` set; a generator field's name (kind, width, view_size, ...) sets the generator's."""
+        own, generator = set(option_names(type(self))), set(option_names(GeneratorConfig))
+        unknown = sorted(set(options) - own - generator)
+        if unknown:
+            raise ConfigurationError(f"ConfounderGAN takes no option {', '.join(unknown)}; it takes "
+                                     f"{', '.join(sorted(own | generator))}")
+        shape = replace(self.generator, **{k: v for k, v in options.items() if k in generator})
+        return replace(self, generator=shape, **{k: v for k, v in options.items() if k in own})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def option_names(config_class) -> list[str]:
+    """The fields of a config a user sets: the documented ones (the others come from the data or are nested)."""
+    return [f.name for f in fields(config_class) if "help" in f.metadata]
