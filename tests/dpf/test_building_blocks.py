@@ -157,3 +157,21 @@ def test_dpf_lowers_the_straw_man_ssim_and_keeps_phi2_predictions():
     after = reconstruction_scores(reconstruct(psi, poisoned), data.float())["ssim"]
     agreement = (phi2(poisoned).argmax(1) == phi2(original).argmax(1)).float().mean().item()
     assert after < before - 0.2 and agreement >= 0.9, (before, after, agreement)
+
+
+def test_poisoning_function_fits_like_a_protection():
+    images = torch.randint(0, 256, (16, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(16) % 2
+    featurize = torch.nn.Conv2d(1, 4, 3, padding=1).requires_grad_(False)
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 2))
+    byproduct = torch.nn.Sequential(torch.nn.Conv2d(4, 1, 1), torch.nn.Sigmoid())      # a straw-man psi
+    config = DPFConfig(channels=4, epochs=2, batch_size=8)
+    torch.manual_seed(0)
+    direct = DeepPoisoningFunction(config)
+    history = train_poisoning_function(direct, featurize, classifier, byproduct, images, labels)
+    torch.manual_seed(0)
+    poison = DeepPoisoningFunction(config)
+    assert poison.fit(featurize, classifier, byproduct, images, labels) is poison
+    # fit is the training loop: from the same start and seed, the same history and the same P
+    assert poison.fit_record == history and len(history["loss"]) == 2
+    assert all(torch.equal(a, b) for a, b in zip(poison.state_dict().values(), direct.state_dict().values()))

@@ -123,3 +123,18 @@ def test_run_key_names_attribute_loss_only_when_not_the_papers():
     assert "attribute_loss" not in run_key(paper, *ADVERSARIAL_FIELDS)     # older runs' stages still match
     assert '"attribute_loss": "conditional-prior"' in run_key(
         ObfuscatorExperimentConfig(attribute_loss="conditional-prior"), *ADVERSARIAL_FIELDS)
+
+
+def test_deep_obfuscator_fits_and_encodes_like_a_protection():
+    images = torch.randint(0, 256, (16, 1, 16, 16), dtype=torch.uint8)
+    task, private = torch.arange(16) % 2, torch.arange(16) % 4
+    torch.manual_seed(0)
+    net = DeepObfuscator(TINY, 2, 4)
+    before = {k: v.clone() for k, v in net.obfuscator.state_dict().items()}
+    adversarial = AdversarialConfig(epochs=1, batch_size=8)
+    assert net.fit(images, task, private, adversarial, pretrain_epochs=1, adversary_epochs=1) is net
+    assert set(net.fit_record) == {"pretraining", "adversaries", "adversarial"}
+    assert len(net.fit_record["adversarial"]["task"]) == 1
+    assert any(not torch.equal(before[k], v) for k, v in net.obfuscator.state_dict().items())
+    features = net.encode(images)
+    assert features.shape == (16, *TINY.feature_shape()) and torch.equal(features, net.obfuscator.encode(images))

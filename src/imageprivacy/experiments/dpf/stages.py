@@ -17,7 +17,7 @@ from imageprivacy.data.imageset import ImageSet
 from imageprivacy.experiments.dpf.run import DPFExperimentConfig
 from imageprivacy.nets.split_points import BackboneSpec, build_split
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
-from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig, train_poisoning_function
+from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig
 from imageprivacy.training import TrainRecipe, train_classifier
 from imageprivacy.training.feature_training import train_feature_classifier
 
@@ -87,8 +87,7 @@ def dpf_stage(path: Path, key: str, dpf: DPFConfig, featurize: Callable, classif
         if saved.get("run") == key:
             return poison, saved.get("history")
     torch.manual_seed(seed)
-    poison = DeepPoisoningFunction(dpf)
-    history = train_poisoning_function(poison, featurize, classifier, byproduct, images, labels, private_labels,
-                                       device=cfg.device, seed=seed, progress=progress)
-    poison.save(path, {"run": key, "history": history, **(extra or {})})
-    return poison, history
+    poison = DeepPoisoningFunction(dpf).fit(featurize, classifier, byproduct, images, labels, private_labels,
+                                            device=cfg.device, seed=seed, progress=progress)
+    poison.save(path, {"run": key, "history": poison.fit_record, **(extra or {})})
+    return poison, poison.fit_record

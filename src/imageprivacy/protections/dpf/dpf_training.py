@@ -15,7 +15,7 @@ to not require gradients for the duration, so gradients reach P through them but
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,9 @@ from torch import nn
 
 from imageprivacy.errors import MissingLabelsError
 from imageprivacy.metrics.reconstruction import per_image_ssim
-from imageprivacy.protections.dpf.poisoning_function import DeepPoisoningFunction
+
+if TYPE_CHECKING:          # DeepPoisoningFunction.fit calls this loop
+    from imageprivacy.protections.dpf.poisoning_function import DeepPoisoningFunction
 
 
 def _byproduct_loss(objective: str, byproduct: nn.Module, poisoned: torch.Tensor, x: torch.Tensor,

@@ -21,6 +21,7 @@ from torch import nn
 
 from imageprivacy.errors import CheckpointError, ConfigurationError, InputShapeError
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
+from imageprivacy.protections.dpf.dpf_training import train_poisoning_function
 
 KIND = "deep-poisoning-function"
 OBJECTIVES = ("ssim", "random-labels")
@@ -69,6 +70,16 @@ class DeepPoisoningFunction(nn.Module):
         super().__init__()
         self.config = config
         self.blocks = nn.Sequential(*[PoisonBlock(config.channels, config.reduction) for _ in range(config.blocks)])
+        self.fit_record: dict = {}          # per-epoch loss terms of the last fit
+
+    def fit(self, featurize, classifier: nn.Module, byproduct: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+            private_labels: torch.Tensor | None = None, device="cpu", seed: int = 0,
+            progress=None) -> "DeepPoisoningFunction":
+        """Train P in place behind `featurize` against the frozen classifier and byproduct (dpf_training.py);
+        returns self, like a protection's fit. Applying it is calling it: P(features)."""
+        self.fit_record = train_poisoning_function(self, featurize, classifier, byproduct, images, labels,
+                                                   private_labels, device=device, seed=seed, progress=progress)
+        return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() != 4 or features.shape[1] != self.config.channels:

@@ -24,6 +24,7 @@ is the issue's target, and it is bounded below, so it cannot run away.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +32,10 @@ import torch.nn.functional as F
 from imageprivacy.attacks.obfuscator.msssim_reconstruction import reconstruction_loss
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
-from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.finite_loss import require_finite
+
+if TYPE_CHECKING:          # DeepObfuscator.fit calls this module's training
+    from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 
 LOSSES = ("task", "reconstruction", "noise", "attribute")       # L(C), L(AR1), L(AR2), L(AC)
 ATTRIBUTE_LOSSES = ("negative-ce", "conditional-prior")

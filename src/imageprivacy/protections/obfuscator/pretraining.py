@@ -9,14 +9,18 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from imageprivacy.attacks.obfuscator.attribute_inference import CLASSIFIER_RECIPE, train_attribute_classifier
 from imageprivacy.attacks.obfuscator.msssim_reconstruction import train_msssim_reconstructor
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
-from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 from imageprivacy.training.classifier_training import TrainRecipe, train_classifier
+
+if TYPE_CHECKING:          # DeepObfuscator.fit calls this module's training
+    from imageprivacy.protections.obfuscator.deep_obfuscator import DeepObfuscator
 
 
 def pretrain_task_model(net: DeepObfuscator, images: torch.Tensor, task: torch.Tensor, epochs: int,
