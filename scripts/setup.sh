@@ -7,7 +7,13 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${IMAGEPRIVACY_DATA:-}" ]
   if [ "$(id -u)" = 0 ]; then apt-get install -y dataset-fashion-mnist >/dev/null
   else sudo apt-get install -y dataset-fashion-mnist >/dev/null; fi
 fi
-# torch first and pinned: without it, resolving the project's requirements could pull a newer CUDA build.
-python3 -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
-  || python3 -m pip install --quiet torch==2.13.0
+# torch first: pyproject.toml accepts torch >=2.4,<2.14, and a torch in that range (a GPU build too)
+# is kept. Without one, pip would resolve torch itself and could pull a multi-GB CUDA build, so the
+# CPU build the tests run on, 2.13.0, is installed here before the package.
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet torch==2.13.0
+import sys
+import torch
+version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+sys.exit(0 if (2, 4) <= version < (2, 14) else 1)
+PY
 python3 -m pip install --quiet -e '.[test]'

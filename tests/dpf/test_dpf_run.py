@@ -106,9 +106,14 @@ def test_evaluate_writes_every_table_and_resumes(trained_run):
     results = evaluate_dpf_run(trained_run)
     saved = json.loads((trained_run / "results.json").read_text())
     assert saved["experiment"] == "dpf" and saved["versions"]["torch"] and saved["seeds"]["phi"] == 0
+    n = results["sizes"]["private_val"]
     for side in ("original", "poisoned"):
-        assert 0 <= results["classification"][side]["top1"] <= 1
-        assert -1 <= results["reconstruction"][side]["ssim"] <= 1 and results["reconstruction"][side]["l1"] >= 0
+        top = results["classification"][side]
+        # two private classes: top-5 holds every class; top-1 counts whole images of S-val, all of them scored
+        assert top["top5"] == 1.0 and abs(top["top1"] * n - round(top["top1"] * n)) < 1e-9
+        assert results["reconstruction"][side]["images"] == n
+    # phi2 on the original features is Phi itself, which the reusability table scores on the same images
+    assert results["classification"]["original"]["top1"] == results["reusability"]["phi"]["top1"]
     assert set(results["unseen_reconstructors"]) == {"px2s2 (psi)", "rx4s4", "rx2s2-c"}
     assert set(results["stationary"]["rows"]) == {"w/o", "DPF", "GN", "GN+DPF"}
     assert "skipped" in results["hook_depth"]["conv2_3"]

@@ -102,7 +102,8 @@ def load_dataset(name: str | Path, split: str = "train", data_dir: str | Path | 
         key, data_dir = "image-folder", name          # a known name wins over a folder of that name
     allowed = _FOLDER_OPTIONS if key == "image-folder" else {"size"}
     if set(options) - allowed:
-        raise ConfigurationError(f"{key} does not take option(s) {sorted(set(options) - allowed)}; it takes {sorted(allowed)}")
+        raise ConfigurationError(f"{key} does not take option(s) {sorted(set(options) - allowed)}; "
+                                 f"it takes {sorted(allowed)}")
     if key == "image-folder":
         return _load_folder(data_dir, split, options)
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir(key)

@@ -6,7 +6,7 @@
 - test: every number is measured on it. It comes from the data set's test split.
 Defender and attacker are disjoint seeded draws from the train split. With class groups that cover
 only some classes, images of the other classes are left out of every part. The authors' code drew a new
-unseeded split per stage, so test images trained later stages (REFERENCE section 3); here the split
+unseeded split per stage, so test images trained later stages (docs/background.md section 2); here the split
 is made once, its image ids are written to the run folder, and `training_part` refuses any part
 that shares an image with the test part (DataLeakError).
 """

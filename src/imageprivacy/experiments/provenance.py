@@ -46,6 +46,11 @@ def provenance(device) -> dict:
             "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+def load_results(run_dir: str | Path) -> dict:
+    """RUN_DIR/results.json, as `write_results` wrote it."""
+    return json.loads((Path(run_dir) / "results.json").read_text())
+
+
 def write_results(results: dict, path: str | Path) -> Path:
     """Write JSON atomically (a half-written results file would be taken for a finished run)."""
     path = Path(path)

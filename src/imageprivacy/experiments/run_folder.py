@@ -1,14 +1,21 @@
-"""A staged experiment's run folder: its config.json, and the keys its cached stages are stored under.
+"""A staged experiment's run folder: its config.json, the keys its cached stages are stored under, and
+the image rows its report draws.
 
 DPF and DeepObfuscator runs both train in stages that are cached by the settings they depend on,
-and both keep their config in RUN_DIR/config.json; this is the one place that does either.
+keep their config in RUN_DIR/config.json and their image grid in RUN_DIR/images.safetensors; this is
+the one place that does any of it.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import torch
+
 from imageprivacy.errors import CheckpointError
+from imageprivacy.nets.weights_file import save_tensors
+
+ROWS_KIND = "image-rows"          # the weights-file kind of an image grid (report/image_mosaic.py reads it)
 
 
 def stage_key(config: dict, fields: tuple[str, ...], *extra: str, **more) -> str:
@@ -28,3 +35,15 @@ def read_run_config(run_dir: Path, from_dict, what: str, train_command: str):
     except (OSError, json.JSONDecodeError, TypeError) as err:
         raise CheckpointError(f"{run_dir} is not {what} run folder (no readable config.json: {err}); "
                               f"run `{train_command}` first") from err
+
+
+def save_rows(rows: dict[str, torch.Tensor], path: Path) -> dict:
+    """Named rows of [0, 1] images as uint8 in one safetensors file (the row order in its metadata).
+
+    Experiments write this next to results.json, so a report can be redrawn without rerunning anything.
+    """
+    names = list(rows)
+    tensors = {f"row{i:02d}": (rows[n].float().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+               for i, n in enumerate(names)}
+    save_tensors(path, tensors, ROWS_KIND, {"rows": names})
+    return {"file": path.name, "rows": names}

@@ -1,6 +1,6 @@
 """Image-quality metrics of a protection, from torchmetrics, on [0, 1] images with data_range=1.0.
 
-PSNR is the mean of per-image PSNR (not the PSNR of the pooled MSE), REFERENCE section 4. An image
+PSNR is the mean of per-image PSNR (not the PSNR of the pooled MSE), docs/background.md section 3. An image
 that the protection left identical has infinite PSNR: it is counted apart and left out of the mean.
 """
 from __future__ import annotations

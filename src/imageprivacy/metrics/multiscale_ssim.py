@@ -1,7 +1,7 @@
 """MS-SSIM (Wang, Simoncelli & Bovik 2003) and PSNR per image, with parameters that fit small images.
 
 torchmetrics' MS-SSIM with its defaults (5 scales, 11-pixel window, sigma 1.5) does not fit 28x28
-or 32x32 images (REFERENCE section 4): it needs side >= 2**scales, side // (scales - 1)**2 >
+or 32x32 images (docs/background.md section 3): it needs side >= 2**scales, side // (scales - 1)**2 >
 kernel - 1, and its Gaussian window is really int(3.5 sigma + 0.5) * 2 + 1 pixels whatever
 `kernel_size` says. `MSSSIMParams.for_size` picks, once per image size:
 - 3 scales; exponents = Wang's first three (0.0448, 0.2856, 0.3001) rescaled to sum to 1, so each

@@ -2,7 +2,7 @@
 
 One SSIM serves as the DPF's training loss and as the evaluation metric, so the number the
 poisoning function minimises is the number reported. It is torchmetrics' SSIM (differentiable)
-with data_range=1.0 always (REFERENCE section 4: left as None it is inferred per batch and not
+with data_range=1.0 always (docs/background.md section 3: left as None it is inferred per batch and not
 comparable across batches) and a Gaussian window of 11 pixels, sigma 1.5 (Wang et al. 2004);
 images under 12 pixels a side get the largest odd window that fits, sigma scaled alike, the rule
 of `imageprivacy.metrics.image_quality`.

@@ -7,7 +7,7 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 - "mixture" (the default): a small classifier looks at the image, resized to `view_size`, and
   mixes K learned noise patterns by its softmax; the patterns are low-frequency (blocks of
   `cell_size` pixels) and tile periodically over any image size. Why: on our data, per-pixel
-  generator noise was not a shortcut a victim prefers (REFERENCE section 2), while noise that is
+  generator noise was not a shortcut a victim prefers (docs/background.md, section 1), while noise that is
   consistent with the label, simple and uses the whole budget is. This generator is still a
   confounder of image and label: it depends on the image, and the confounder loss through f makes
   its mixture follow the label. Its cost does not grow with the image beyond a resize and a tile.
@@ -39,7 +39,7 @@ class GeneratorConfig:
     cell_size: int = documented_field(4, "mixture: pattern blocks of cell_size x cell_size pixels")
     pattern_cells: int = documented_field(8, "mixture: a pattern tile has pattern_cells^2 blocks")
     temperature: float = documented_field(1.0, "mixture: softmax temperature of the mixing weights")
-    pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (saturated, sign-like patterns)")
+    pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (sign-like patterns)")
     hard_at_protect: bool = documented_field(True, "mixture: protect with only the pattern of the largest weight")
 
     def to_dict(self) -> dict:

@@ -14,10 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from imageprivacy.nets.weights_file import read_tensors, save_tensors  # noqa: E402
+from imageprivacy.experiments.run_folder import ROWS_KIND  # noqa: E402
+from imageprivacy.nets.weights_file import read_tensors  # noqa: E402
 
-
-ROWS_KIND = "image-rows"
 GAP = 2          # pixels of white between tiles
 LABEL = 10       # pixels of white above each row for its name
 
@@ -50,20 +49,8 @@ def draw_mosaic(rows: list[tuple[str, torch.Tensor]], path: Path) -> Path:
     return path
 
 
-def save_rows(rows: dict[str, torch.Tensor], path: Path) -> dict:
-    """Named rows of [0, 1] images as uint8 in one safetensors file (the row order in its metadata).
-
-    Experiments write this next to results.json, so a report can be redrawn without rerunning anything.
-    """
-    names = list(rows)
-    tensors = {f"row{i:02d}": (rows[n].float().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
-               for i, n in enumerate(names)}
-    save_tensors(path, tensors, ROWS_KIND, {"rows": names})
-    return {"file": path.name, "rows": names}
-
-
 def draw_saved_rows(saved: Path, path: Path) -> Path:
-    """The mosaic PNG of a file written by `save_rows`."""
+    """The mosaic PNG of a file written by `save_rows` (experiments/run_folder.py)."""
     tensors, config = read_tensors(saved, ROWS_KIND)
     return draw_mosaic([(name, tensors[f"row{i:02d}"].float() / 255.0) for i, name in enumerate(config["rows"])],
                        path)

@@ -2,7 +2,7 @@
 
 Images stay uint8 in memory and become float in [0, 1] one batch at a time on the device, so a
 60k-image set costs 47 MB rather than 188 MB, and augmentation happens after any protection was
-applied (never the other way round: an EMN-code bug REFERENCE section 3 warns about).
+applied (never the other way round: an EMN-code bug, docs/background.md section 2).
 
 Per batch: augment (kornia, by name) -> optional label mixing (`mix`) -> optional PGD adversarial
 examples crafted against the same loss (`adversarial_epsilon` > 0) -> one SGD step. With mixing, PGD

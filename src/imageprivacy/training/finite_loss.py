@@ -1,7 +1,7 @@
 """A loss that is NaN or infinite stops training with a typed error instead of being replaced.
 
-The DeepObfuscator authors' code fell back to MSE whenever MS-SSIM came out NaN (REFERENCE
-section 3), so the loss it reported was not the loss it optimised. Here a non-finite loss stops
+The DeepObfuscator authors' code fell back to MSE whenever MS-SSIM came out NaN (docs/background.md,
+section 2), so the loss it reported was not the loss it optimised. Here a non-finite loss stops
 the stage and says which loss, at which step, so the cause (a contrast term, a learning rate)
 can be fixed; nothing is stepped with a NaN gradient.
 """

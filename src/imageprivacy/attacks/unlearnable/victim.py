@@ -9,7 +9,7 @@ unauthorized trainer picks their own recipe, so protections are judged against s
 - "linear": a linear model on the pixels, SGD lr 0.01, no augmentation.
 
 Best and final test accuracy are both reported: early stopping at the best epoch is an attack.
-On top of a recipe the trainer may add defences (REFERENCE section 3): augmentations by name
+On top of a recipe the trainer may add defences (docs/background.md section 2): augmentations by name
 (`augment`, incl. "cutout", "autoaugment", "ueraser"), label mixing (`mix`), PGD adversarial
 training (`adversarial_epsilon`), and a data-side defence applied to the training set before
 training (`train_victim(..., defence=...)`, see countermeasures.py).

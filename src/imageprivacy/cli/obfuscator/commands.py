@@ -39,7 +39,8 @@ def _add_train(verbs) -> None:
     t.add_argument("data", help="fashion-mnist (default task: tops/bottoms/footwear/bags, private: the class), celeba "
                                 "(default task Smiling, private Male), or any labelled data set with --task/--private")
     t.add_argument("--data-dir", default=None)
-    t.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (None: CelebA 64, others as stored)")
+    t.add_argument("--size", type=int, default=None,
+                   help="resize images to SIZE x SIZE (None: CelebA 64, others as stored)")
     t.add_argument("--task", default=None, help="attribute names (Smiling,High_Cheekbones), class groups "
                                                 "(0,2,4,6/1,3/5,7,9/8) or 'class'; None: the data set's")
     t.add_argument("--private", default=None, help="attribute names (Male) or 'class'; None: the data set's")

@@ -22,7 +22,7 @@ from imageprivacy.experiments.dpf.reusability import reusability
 from imageprivacy.experiments.dpf.run import TrainedRun, run_key
 from imageprivacy.experiments.dpf.stages import reconstructor_stage
 from imageprivacy.metrics.reconstruction import reconstruction_scores
-from imageprivacy.report.image_mosaic import save_rows
+from imageprivacy.experiments.run_folder import save_rows
 from imageprivacy.training.feature_training import map_batches, topk_accuracy
 
 GRID_COLUMNS = 8

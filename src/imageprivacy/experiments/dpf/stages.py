@@ -21,7 +21,7 @@ from imageprivacy.protections.dpf import DeepPoisoningFunction, DPFConfig
 from imageprivacy.training import TrainRecipe, train_classifier
 from imageprivacy.training.feature_training import train_feature_classifier
 
-# Phi: the ResNet protocol of the unlearnable-examples code (REFERENCE section 3).
+# Phi: the ResNet protocol of the unlearnable-examples code (docs/background.md section 2).
 PHI_RECIPE = dict(lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine", augment=("crop", "flip"))
 
 

@@ -26,7 +26,7 @@ from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator import ImageNoise, calibrate_noise_std, save_classifier
 from imageprivacy.protections.obfuscator.obfuscator import CLASSIFIER_FILE, OBFUSCATOR_FILE
-from imageprivacy.report.image_mosaic import save_rows
+from imageprivacy.experiments.run_folder import save_rows
 
 MAIN = "deepobfuscator"
 

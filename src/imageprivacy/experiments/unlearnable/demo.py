@@ -1,7 +1,7 @@
 """The main job: train ConfounderGAN, protect the training set, and see what unauthorized trainers learn.
 
 Steps: load the data; fit ConfounderGAN (pretrain f, train G against D); protect the training set;
-protect it with class-wise noise too (the bar to clear, REFERENCE section 2); train a fresh victim of
+protect it with class-wise noise too (the bar to clear, docs/background.md section 1); train a fresh victim of
 each recipe on clean, class-wise and ConfounderGAN data; write results JSON (+ the generator).
 """
 from __future__ import annotations

@@ -10,8 +10,9 @@ Class-wise noise on the 60k (the bar to clear) runs under the same victims. Rows
 results.json as they finish and a re-run with the same config skips them.
 
 `--train-size N` gives the victims only the first N training images (and the OOD victim the first N
-of the second half), e.g. 20k with 5 victim epochs: REFERENCE section 2's setting, where class-wise
-noise brought the paper-recipe victim to ~0.22. The generator is the same either way.
+of the second half), e.g. 20k with 5 victim epochs: the calibration setting of docs/background.md
+section 1, where class-wise noise brought the paper-recipe victim to ~0.22. The generator is the same
+either way.
 """
 from __future__ import annotations
 

@@ -16,9 +16,8 @@ import json
 from pathlib import Path
 
 from imageprivacy.errors import SuiteMergeError
-from imageprivacy.experiments.provenance import write_results
+from imageprivacy.experiments.provenance import load_results, write_results
 from imageprivacy.experiments.unlearnable.suite_cells import listed_position
-from imageprivacy.report.unlearnable.suite_tables import load_results
 
 PROVENANCE = ("versions", "machine", "git_commit", "finished_utc")
 

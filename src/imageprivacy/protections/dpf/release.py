@@ -112,7 +112,8 @@ def write_release(release_dir: str | Path, split: SplitNet, backbone: BackboneSp
         if why:
             raise UnsafeReleaseError(f"refusing to release the {part}: {why}; the DPF must stay private")
     if not len(features) == len(labels) == len(image_ids):
-        raise InputShapeError(f"{len(features)} features, {len(labels)} labels and {len(image_ids)} ids differ in number")
+        raise InputShapeError(f"{len(features)} features, {len(labels)} labels and {len(image_ids)} ids differ "
+                              "in number")
     manifest = {"format": FORMAT, "backbone": asdict(backbone), "hook": hook, "image_shape": list(image_shape),
                 "feature_shape": list(features.shape[1:]), "feature_dtype": str(features.dtype).replace("torch.", ""),
                 "count": len(features), "class_names": list(class_names), "source": source, "files": FILES,

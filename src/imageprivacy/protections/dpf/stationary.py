@@ -16,20 +16,9 @@ from kornia.filters import box_blur, gaussian_blur2d
 from torch import nn
 
 from imageprivacy.errors import ConfigurationError
+from imageprivacy.protections.gaussian_noise import GaussianNoise
 
 STATIONARY = ("gaussian-noise", "gaussian-filter", "mean-filter")
-
-
-class GaussianNoise(nn.Module):
-    """Adds N(0, std^2) to every feature; a seeded generator when one is given (reproducible releases)."""
-
-    def __init__(self, std: float, generator: torch.Generator | None = None):
-        super().__init__()
-        self.std, self.generator = float(std), generator
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        noise = torch.randn(x.shape, generator=self.generator, dtype=x.dtype).to(x.device)
-        return x + self.std * noise
 
 
 class GaussianFilter(nn.Module):

@@ -53,7 +53,8 @@ class AdversarialConfig:
 
     def __post_init__(self) -> None:
         if self.attribute_loss not in ATTRIBUTE_LOSSES:
-            raise ConfigurationError(f"unknown attribute_loss {self.attribute_loss!r}; known: {', '.join(ATTRIBUTE_LOSSES)}")
+            raise ConfigurationError(f"unknown attribute_loss {self.attribute_loss!r}; "
+                                     f"known: {', '.join(ATTRIBUTE_LOSSES)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

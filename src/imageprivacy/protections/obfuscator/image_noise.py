@@ -14,13 +14,13 @@ from __future__ import annotations
 import torch
 
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams, per_image_msssim
-from imageprivacy.protections.dpf.stationary import GaussianNoise
+from imageprivacy.protections.gaussian_noise import GaussianNoise
 
 STD_GRID = tuple(round(0.05 * k, 2) for k in range(1, 41))
 
 
 class ImageNoise(GaussianNoise):
-    """x -> clip(x + std * N(0, 1), 0, 1): DPF's stationary Gaussian noise, kept a valid image."""
+    """x -> clip(x + std * N(0, 1), 0, 1): the Gaussian noise DPF puts on features, kept a valid image."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x).clamp(0.0, 1.0)

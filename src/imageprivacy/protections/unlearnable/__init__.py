@@ -5,4 +5,5 @@ from imageprivacy.protections.unlearnable.confoundergan_config import Confounder
 from imageprivacy.protections.unlearnable.error_minimizing_noise import ErrorMinimizingNoise
 from imageprivacy.protections.unlearnable.noise_baselines import ClassWiseNoise, RandomNoise
 
-__all__ = ["ConfounderGAN", "ConfounderGANConfig", "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise", "RandomNoise"]
+__all__ = ["ConfounderGAN", "ConfounderGANConfig", "ClassWiseNoise", "ClassWisePatches", "ErrorMinimizingNoise",
+           "RandomNoise"]

@@ -7,7 +7,7 @@ GAN game, log(1 - D(x + G(x))) in its non-saturating form (the max-min of Eq. 5)
 
 Choices the paper leaves open (docs/confoundergan.md says why):
 - f is pretrained on the clean training set and frozen in eval mode; it has BatchNorm, without
-  which f(noise) gives the generator no usable gradient (REFERENCE section 2).
+  which f(noise) gives the generator no usable gradient (docs/background.md section 1).
 - epsilon is enforced twice: G ends in epsilon * tanh (or a convex mix of tanh patterns), and
   `protect` clips the written 8-bit pixels to the floor of epsilon * 255 levels.
 - c = c_ratio * epsilon * sqrt(C * H * W): c_ratio 0.8 caps the noise RMS at 0.8 epsilon, which

@@ -1,6 +1,6 @@
 """Error-minimizing noise (EMN, Huang et al. 2021, "Unlearnable Examples"): the min-min baseline.
 
-Bi-level loop (official code HanxunH/Unlearnable-Examples, REFERENCE section 3): each round
+Bi-level loop (official code HanxunH/Unlearnable-Examples, docs/background.md section 2): each round
 trains a surrogate for `train_steps` SGD steps on x + delta, then updates delta over the whole
 training set by signed-gradient *descent* on the surrogate's cross-entropy, until the surrogate's
 train accuracy on x + delta reaches `stop_accuracy`. The noise makes the data too easy to learn.

@@ -1,7 +1,7 @@
 """Random-noise baselines: sample-wise random noise and class-wise noise (EMN paper, section 4).
 
 Random noise is the control (it should not protect); class-wise noise is the bar ConfounderGAN must
-clear on our data: one fixed pattern per class, 100 % consistent with the label (REFERENCE 2).
+clear on our data: one fixed pattern per class, 100 % consistent with the label (docs/background.md section 1).
 """
 from __future__ import annotations
 

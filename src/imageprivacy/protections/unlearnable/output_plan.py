@@ -63,7 +63,8 @@ def plan_outputs(input_path: str | Path, output_path: str | Path) -> list[Output
     inputs = {_identity(job.source) for job in jobs}
     for job in jobs:     # inode identity also catches symlinks, hard links and case-insensitive names
         if job.target.exists() and _identity(job.target) in inputs:
-            raise ConfigurationError(f"output {job.target} is the input file {job.rel}: originals are never overwritten")
+            raise ConfigurationError(f"output {job.target} is the input file {job.rel}: originals are never "
+                                     "overwritten")
     return jobs
 
 

@@ -1,6 +1,7 @@
 """One Markdown page over several paper-suite runs: each experiment, the command that reproduces it, its tables.
 
-    python -m imageprivacy.report.unlearnable.results_page runs/suite-fmnist runs/suite-cifar --out docs/results/suite.md
+    python -m imageprivacy.report.unlearnable.results_page runs/suite-fmnist runs/suite-cifar \
+        --out docs/results/suite.md
 
 Generated from the runs' results.json files only; the figures stay in each run's report.md.
 """
@@ -13,7 +14,8 @@ import shlex
 from pathlib import Path
 
 from imageprivacy.report.unlearnable.suite_report import experiment_section, header_lines
-from imageprivacy.report.unlearnable.suite_tables import experiments_in, load_results, protected_table
+from imageprivacy.experiments.provenance import load_results
+from imageprivacy.report.unlearnable.suite_tables import experiments_in, protected_table
 from imageprivacy.report.unlearnable.suite_targets import targets_section
 
 

@@ -1,4 +1,5 @@
-"""Markdown report of the ConfounderGAN paper suite (experiments/unlearnable/paper_suite.py), from its results.json only.
+"""Markdown report of the ConfounderGAN paper suite (experiments/unlearnable/paper_suite.py), from its
+results.json only.
 
 Every number in it is read from results.json, except the paper's own (paper_numbers), which are
 set in italics and labelled as the paper's, in the paper's setting, not ours.
@@ -7,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imageprivacy.experiments.provenance import load_results
 from imageprivacy.report.markdown_table import config_block, write_markdown
 from imageprivacy.report.unlearnable.paper_numbers import PAPER_TABLES
 from imageprivacy.report.unlearnable.suite_figures import FIGURES
 from imageprivacy.report.unlearnable.suite_tables import (NOT_RUN, chance_level, experiments_in, grid_table,
-                                              load_results, paper_rows, paper_sources, pct, protected_table)
+                                                          paper_rows, paper_sources, pct, protected_table)
 from imageprivacy.report.unlearnable.suite_targets import targets_section
 
 TITLES = {"in-distribution": "In-distribution: 100 % protected training data (paper Fig. 4a-b)",

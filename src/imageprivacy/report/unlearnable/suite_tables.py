@@ -1,4 +1,5 @@
-"""Markdown tables of a paper-suite results.json (experiments/unlearnable/paper_suite.py): cells, rows, protected sets.
+"""Markdown tables of a paper-suite results.json (experiments/unlearnable/paper_suite.py): cells, rows,
+protected sets.
 
 A cell names its victim run by `key`; several cells may share one run, and a cell whose run has
 not finished (an interrupted suite) has no row: it is shown as "not run", never dropped. A table
@@ -6,9 +7,7 @@ position with no cell at all is not part of the experiment and is shown as "-".
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 from imageprivacy.report.unlearnable.paper_numbers import PaperTable
 
@@ -18,10 +17,6 @@ EXPERIMENT_ORDER = ("in-distribution", "mixed", "curves-90", "transfer", "augmen
 AXIS = {"in-distribution": "method × victim", "mixed": "series × p (protected share)", "curves-90": "series × p",
         "transfer": "method × victim architecture", "augment": "method × victim augmentation",
         "defences": "method × defence"}
-
-
-def load_results(run_dir: str | Path) -> dict:
-    return json.loads((Path(run_dir) / "results.json").read_text())
 
 
 def experiments_in(results: dict) -> list[str]:
