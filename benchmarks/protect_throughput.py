@@ -61,7 +61,7 @@ def main() -> None:
     result = {
         "benchmark": "protect_throughput",
         "generator": args.generator or f"fresh {args.kind} generator, default config",
-        "generator_config": method.config.to_dict(),
+        "generator_config": method.config.generator.to_dict(),
         "channels": c,
         "images_per_second_32x32": args.batch / sec_small,
         "batch_32x32": args.batch,

@@ -80,7 +80,7 @@ def test_config_comes_from_the_file_alone(tiny_set, tmp_path):
     assert torch.equal(resaved.protect(tiny_set.images), out)
 
 
-def test_save_needs_a_fitted_trainable_protection(tmp_path, tiny_set):
+def test_save_needs_a_fitted_protection_that_has_a_checkpoint(tmp_path, tiny_set):
     with pytest.raises(NotFittedError):
         save_protection(ConfounderGAN(), tmp_path / "x.safetensors")
     with pytest.raises(CheckpointError, match="nothing to save"):
