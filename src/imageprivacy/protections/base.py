@@ -80,6 +80,7 @@ class Protection:
             if labels is None:
                 raise MissingLabelsError(f"{type(self).__name__} needs the labels of the images it "
                                          "protects (its noise is chosen by class); pass labels=...")
+        if labels is not None:
             check_labels(labels, images.shape[0], self.num_classes)
         out = []
         for start in range(0, images.shape[0], self.batch_size):

@@ -26,6 +26,7 @@ from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
 from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig
+from imageprivacy.protections.unlearnable.selector_fit import fit_selector
 from imageprivacy.training import TrainRecipe, train_classifier
 
 
@@ -78,6 +79,7 @@ class ConfounderGAN(Protection):
         bound = tr.c_ratio * self.epsilon * math.sqrt(c * h * w)
         gen = torch.Generator().manual_seed(self.seed)
         epochs = []
+        label_weight = tr.label_weight if self.kind == "mixture" else 0.0
         progress("stage", {"stage": "training generator", "epochs": tr.epochs})
         for epoch in range(tr.epochs):
             self.generator.train()
@@ -86,7 +88,7 @@ class ConfounderGAN(Protection):
             for idx in torch.randperm(len(data), generator=gen).split(tr.fit_batch_size):
                 x = data.images[idx].to(self.device).float() / 255.0
                 t = data.labels[idx].to(self.device)
-                if tr.label_weight:      # mixture only: one pass of the selector serves both losses
+                if label_weight:      # mixture only: one pass of the selector serves both losses
                     noise, choice = self.generator.noise_and_logits(x)
                 else:
                     noise = self.generator(x)
@@ -104,11 +106,11 @@ class ConfounderGAN(Protection):
                     # mixture's choice of pattern gets a gradient that means "which class is this".
                     own = f(self.generator.pattern_noise(t, h, w))
                     confounder = confounder + F.cross_entropy(own, t)
-                    if tr.label_weight:
+                    if label_weight:
                         # Through f alone the selector fitted only 0.87 of its own 10k training images
                         # (docs/results.md): the images whose noise names another class are the ones a
                         # victim learns the real task from. This term teaches the selector the label.
-                        confounder = confounder + tr.label_weight * F.cross_entropy(choice, t)
+                        confounder = confounder + label_weight * F.cross_entropy(choice, t)
                 l2 = noise.flatten(1).norm(dim=1)
                 hinge = F.relu(l2 - bound).mean()
                 judged = disc(protected)
@@ -127,6 +129,11 @@ class ConfounderGAN(Protection):
             progress("epoch", {"epoch": epoch + 1, "epochs": tr.epochs, **epochs[-1]})
         self.generator.eval()
         self.fit_record = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
+        if self.kind == "mixture":
+            progress("stage", {"stage": "fitting the selector to the labels", "epochs": tr.selector_epochs})
+            self.fit_record["selector"] = fit_selector(
+                self.generator, data.images, data.labels, tr.selector_epochs, tr.selector_lr, tr.selector_target,
+                tr.fit_batch_size, self.device, self.seed, progress)
 
     @torch.no_grad()
     def label_consistency(self, data) -> float | None:
@@ -147,6 +154,10 @@ class ConfounderGAN(Protection):
 
     # ---- protection ----------------------------------------------------------------------
     def _noise(self, x, labels):
+        # The label-aware path: an owner who knows the labels gets each label's own pattern, i.e.
+        # 100 % label consistency; without labels the selector chooses (the paper's label-free path).
+        if labels is not None and self.kind == "mixture":
+            return self.generator.pattern_noise(labels, x.shape[2], x.shape[3])
         return self.generator(x)
 
     def _modules(self):

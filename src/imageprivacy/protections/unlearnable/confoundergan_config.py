@@ -30,15 +30,17 @@ class ConfounderGANConfig:
     f_lr: float = documented_field(0.1, "SGD learning rate of f (cosine schedule, as the paper-recipe victim)")
     pattern_lr: float = documented_field(0.05, "mixture: learning rate of the patterns (universal targeted "
                                                "perturbations need big steps)")
-    label_weight: float = documented_field(0.0, "mixture: weight of CE(selector logits, label); 0 = the "
-                                                "paper's loss only")
+    label_weight: float = documented_field(1.0, "mixture: weight of CE(selector logits, label) in the GAN "
+                                                "game; 0 = the paper's loss only")
+    selector_epochs: int = documented_field(15, "mixture: at most this many epochs of fitting the selector "
+                                                "to the labels after the GAN game (selector_fit.py); 0 = none")
+    selector_lr: float = documented_field(3e-3, "mixture: Adam one-cycle peak learning rate of the selector fit")
+    selector_target: float = documented_field(0.995, "mixture: the selector fit stops once this share of the "
+                                                      "training images get their label's pattern")
 
     def __post_init__(self) -> None:
         if isinstance(self.generator, dict):             # as a checkpoint's JSON holds it
             self.generator = GeneratorConfig(**self.generator)
-        if self.label_weight and self.generator.kind != "mixture":
-            raise ConfigurationError(f"label_weight trains the mixture generator's selector; kind "
-                                     f"{self.generator.kind!r} has none")
 
     def with_options(self, **options) -> "ConfounderGANConfig":
         """A copy with `options` set; a generator field's name (kind, width, view_size, ...) sets the generator's."""

@@ -1,0 +1,79 @@
+"""The fast research bench: score one ConfounderGAN configuration in minutes on 2 CPU cores.
+
+Per seed: a seeded subset of the training data (10k by default); clean, class-wise noise and
+ConfounderGAN (the label-free path: the generator sees only the image) fitted on exactly the images
+they protect; a fresh victim of each recipe on each. The results JSON keeps every run and, per
+(method, recipe), the mean and spread (min, max) of the final and best-epoch test accuracy over the
+seeds, so a lever is judged against seed noise (one seed's difference is often noise here).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
+from imageprivacy.data import load_dataset
+from imageprivacy.experiments.provenance import provenance, write_results
+from imageprivacy.experiments.unlearnable.protection_factory import fit_and_protect
+from imageprivacy.metrics.image_quality import protection_quality
+
+
+@dataclass
+class BenchConfig:
+    data: str = "fashion-mnist"
+    data_dir: str | None = None
+    train_size: int = 10_000
+    test_size: int = 2_000
+    epsilon: float = 16 / 255
+    seeds: tuple[int, ...] = (0, 1)
+    methods: tuple[str, ...] = ("clean", "classwise", "confoundergan")
+    recipes: tuple[str, ...] = ("paper", "small-cnn", "linear")
+    victim_epochs: int = 5
+    victim_width: int = 16
+    options: dict = field(default_factory=dict)     # per method, e.g. {"confoundergan": {"epochs": 1}}
+    device: str = "cpu"
+
+
+# Class-wise noise in 4-pixel sign blocks: the bar of docs/results.md (0.160 at 60k).
+BASELINE_OPTIONS = {"classwise": {"block": 4, "distribution": "sign"}}
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Mean and range over seeds of each (method, recipe)."""
+    rows = []
+    for key in dict.fromkeys((r["method"], r["recipe_name"]) for r in runs):
+        same = [r for r in runs if (r["method"], r["recipe_name"]) == key]
+        row = {"method": key[0], "recipe_name": key[1], "seeds": [r["seed"] for r in same]}
+        for metric in ("final_test_acc", "best_test_acc"):
+            values = [r[metric] for r in same]
+            row[metric] = {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
+        rows.append(row)
+    return rows
+
+
+def run_bench(cfg: BenchConfig, out_dir: str | Path, progress=None) -> dict:
+    progress = progress or (lambda event, values: None)
+    full = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir)
+    test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir).random_subset(cfg.test_size, seed=10_000)
+    results = {"experiment": "confoundergan-bench", "config": asdict(cfg), "protections": [], "victims": []}
+    for seed in cfg.seeds:
+        train = full.random_subset(cfg.train_size, seed=seed)
+        for name in cfg.methods:
+            progress("stage", {"stage": f"seed {seed}: protecting with {name}"})
+            options = {**BASELINE_OPTIONS.get(name, {}), **cfg.options.get(name, {})}
+            method, data, seconds = fit_and_protect(name, train, cfg.epsilon, cfg.device, seed, progress, **options)
+            if method is not None:
+                results["protections"].append({
+                    "method": name, "seed": seed, "repr": repr(method), "fit_seconds": seconds,
+                    "label_consistency": method.label_consistency(train), "fit_record": method.fit_record,
+                    "quality": protection_quality(train.images, data.images)})
+            for recipe_name in cfg.recipes:
+                recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
+                                       width=cfg.victim_width if recipe_name == "paper" else None)
+                progress("stage", {"stage": f"seed {seed}: victim {recipe_name} on {name}"})
+                run = train_victim(data, test, recipe, device=cfg.device, seed=seed)
+                results["victims"].append({"method": name, "recipe_name": recipe_name, **run})
+                results["summary"] = summarise(results["victims"])
+                write_results({**results, **provenance(cfg.device)}, Path(out_dir) / "results.json")
+    return results
