@@ -166,8 +166,21 @@ def test_confoundergan_label_weight_teaches_the_selector_the_label(tiny_set):
     # The term ties pattern k to class k directly, so the pick itself is the label (not just consistent).
     assert (picks == tiny_set.labels).float().mean() >= 0.9
     assert cg.config.label_weight == 5.0
-    with pytest.raises(ValueError, match="selector"):
-        ConfounderGAN(kind="direct", label_weight=1.0)
+
+
+def test_confoundergan_label_aware_path_gives_each_label_its_own_pattern(fit_protection, tiny_set):
+    cg = fit_protection("confoundergan", kind="mixture")
+    x = tiny_set.images[:8]
+    flipped = (tiny_set.labels[:8] + 1) % tiny_set.num_classes
+    by_label = cg.protect(x, labels=tiny_set.labels[:8]).int() - x.int()
+    by_other = cg.protect(x, labels=flipped).int() - x.int()
+    expected = torch.round(cg.generator.pattern_noise(tiny_set.labels[:8], 16, 16) * 255).int()
+    inside = (x.int() + expected >= 0) & (x.int() + expected <= 255)     # where clipping to [0, 255] did not bite
+    e = budget_in_levels(cg.epsilon)
+    assert torch.equal(by_label[inside], expected.clamp(-e, e)[inside])
+    assert not torch.equal(by_label, by_other)
+    with pytest.raises(ValueError):
+        cg.protect(x, labels=torch.full((8,), 99))
 
 
 def test_confoundergan_takes_its_config_or_its_fields(tiny_set):

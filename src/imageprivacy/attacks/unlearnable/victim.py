@@ -24,7 +24,7 @@ from imageprivacy.attacks.unlearnable.countermeasures import apply_defence
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets import build_net, count_parameters
-from imageprivacy.training import TrainRecipe, train_classifier
+from imageprivacy.training import TrainRecipe, accuracy, train_classifier
 
 
 @dataclass
@@ -81,5 +81,9 @@ def train_victim(train: ImageSet, test: ImageSet, recipe: VictimRecipe, device="
                       width=recipe.width, image_size=train.image_size)
     history = train_classifier(model, train.images, y_train, recipe.train, device=device, seed=seed,
                                test=(test.images, y_test), progress=progress)
+    # How well the victim fits its own (protected, unaugmented) training images, in eval mode: a victim
+    # that does not fit its data says nothing about protection (the running train_acc is on augmented batches).
+    fit_acc = accuracy(model, train.images, y_train, device)
     return {"recipe": recipe.to_dict(), "defence": {"name": defence, "options": defence_options},
-            "parameters": count_parameters(model), "seed": seed, "train_size": len(train), **history.to_dict()}
+            "parameters": count_parameters(model), "seed": seed, "train_size": len(train),
+            "train_fit_acc": fit_acc, **history.to_dict()}

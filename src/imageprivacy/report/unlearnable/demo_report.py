@@ -14,13 +14,18 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
+DATA_NAMES = {"confoundergan": "ConfounderGAN, fitted on these images (in-distribution)",
+              "confoundergan-new": "ConfounderGAN, fitted on other images (new images)"}
+
+
 def victim_table(victims: list[dict]) -> list[str]:
-    lines = ["| victim recipe | training data | best test acc (%) | best epoch | final test acc (%) | final train acc (%) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| victim recipe | training data | final test acc (%) | best test acc (%) | best epoch | "
+             "fits its training images (%) |", "|---|---|---|---|---|---|"]
     for v in victims:
-        lines.append(f"| {v['recipe_name']} ({v['recipe']['arch']}, width {v['recipe']['width']}) | {v['method']} | "
-                     f"{_pct(v['best_test_acc'])} | {v['best_epoch']} | {_pct(v['final_test_acc'])} | "
-                     f"{_pct(v['train_acc'][-1])} |")
+        lines.append(f"| {v['recipe_name']} ({v['recipe']['arch']}, width {v['recipe']['width']}, "
+                     f"{v['recipe']['epochs']} epochs) | {DATA_NAMES.get(v['method'], v['method'])} | "
+                     f"{_pct(v['final_test_acc'])} | {_pct(v['best_test_acc'])} | {v['best_epoch']} | "
+                     f"{_pct(v.get('train_fit_acc'))} |")
     return lines
 
 
@@ -51,14 +56,16 @@ def write_demo_report(run_dir: str | Path) -> Path:
         f"Generated from `results.json` (finished {results['finished_utc']}, commit {results['git_commit']}, "
         f"device {m['device']}{' ' + m['gpu'] if 'gpu' in m else ''}, {m['cpu_count']} CPUs).",
         f"Training set: {results['train_size']} images; clean test set: {results['test_size']} images; "
-        f"epsilon = {eps * 255:g}/255; seed {cfg['seed']}.",
+        f"epsilon = {eps * 255:g}/255; seed {cfg['seed']}; the whole job took "
+        f"{results.get('seconds', float('nan')) / 60:.1f} minutes.",
         "",
         "## What an unauthorized trainer learns",
         "",
         "Each row is a fresh victim trained on the named training data and tested on the clean test set. "
         "Lower is better protection" + (f"; chance is {100 * chance:.0f} %" if chance else "") + ". "
         "Early stopping at the best epoch is an attack, so the best "
-        "epoch is reported beside the final one.",
+        "epoch is reported beside the final one. The last column is the victim's accuracy on its own training "
+        "images (eval mode, no augmentation): a victim that fits them has learnt what they offer.",
         "",
         *victim_table(results["victims"]),
         "",
@@ -68,8 +75,9 @@ def write_demo_report(run_dir: str | Path) -> Path:
         "",
         *quality_table(results["protections"]),
         "",
-        "Label consistency: share of images whose dominant noise pattern is their class's majority pattern "
-        "(class-wise noise is 100 % by construction).",
+        "Label consistency: share of the victims' training images whose noise pattern is their class's "
+        "majority pattern (class-wise noise is 100 % by construction). ConfounderGAN protects from the image "
+        "alone here (the label-free path).",
         "",
         "![original, protected and noise](protection_grid.png)",
         "",
