@@ -227,3 +227,22 @@ def test_files_without_a_known_class_folder_are_refused_before_any_work(tmp_path
     with pytest.raises(MissingLabelsError, match=rel.split("/")[0]):
         protect_path(ClassSign(), tmp_path / "in", tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))
+
+
+class OptionalClassSign(ClassSign):
+    """Like ClassSign, but works without labels too (as ConfounderGAN's label-free path): then +epsilon."""
+
+    needs_labels_to_protect = False
+
+    def _noise(self, x, labels):
+        return super()._noise(x, torch.zeros(len(x), dtype=torch.long) if labels is None else labels)
+
+
+def test_labels_from_folders_reach_a_method_that_can_do_without(tmp_path):
+    for name in ("up", "down"):
+        _save(tmp_path / "in" / name / "img.png", np.full((4, 4, 3), 100, dtype=np.uint8))
+    level = budget_in_levels(EPS)
+    protect_path(OptionalClassSign(), tmp_path / "in", tmp_path / "free", batch_size=8)
+    assert (read_image(tmp_path / "free/down/img.png").pixels == 100 + level).all()     # no labels asked for
+    protect_path(OptionalClassSign(), tmp_path / "in", tmp_path / "aware", batch_size=8, use_folder_labels=True)
+    assert (read_image(tmp_path / "aware/down/img.png").pixels == 100 - level).all()

@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
                         "that choose noise by class read each image's class from INPUT/<class>/...")
     p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="same-size images protected together")
+    p.add_argument("--labels-from-folders", action="store_true",
+                   help="label-aware protection: take each image's class from INPUT/<class>/... (ConfounderGAN "
+                        "then gives each class its own pattern); without it ConfounderGAN needs no labels")
     p.add_argument("--overwrite-outputs", action="store_true",
                    help="redo outputs that already exist; without it they are kept and a re-run resumes")
     p.set_defaults(run=run)
@@ -74,7 +77,8 @@ def run(args) -> int:
     progress, state = _progress_bar()
     try:
         summary = protect_path(protection, args.input, args.output, batch_size=args.batch_size,
-                               progress=progress, overwrite_outputs=args.overwrite_outputs)
+                               progress=progress, overwrite_outputs=args.overwrite_outputs,
+                               use_folder_labels=args.labels_from_folders)
     finally:
         if state["bar"] is not None:
             state["bar"].close()

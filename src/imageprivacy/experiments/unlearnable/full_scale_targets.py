@@ -2,17 +2,14 @@
 
     python -m imageprivacy.experiments.unlearnable.full_scale_targets --out runs/targets [--device cuda]
 
-One generator is trained on a subset of the *first* half of the training set (`fit_size` images,
-because generator training dominates CPU time), then protects:
-- all 60k training images  -> paper-recipe and small-CNN victims ("in-distribution" target);
-- the second 30k, which the generator never saw -> a paper-recipe victim (the OOD target).
-Class-wise noise on the 60k (the bar to clear) runs under the same victims. Rows are appended to
-results.json as they finish and a re-run with the same config skips them.
-
-`--train-size N` gives the victims only the first N training images (and the OOD victim the first N
-of the second half), e.g. 20k with 5 victim epochs: the calibration setting of docs/background.md
-section 1, where class-wise noise brought the paper-recipe victim to ~0.22. The generator is the same
-either way.
+Each generator is fitted on exactly the images it protects in-distribution (the paper's setting):
+- "confoundergan/RECIPE": a generator fitted on the victims' training set (all 60k, or `train_size`)
+  protects that set, from the images alone (the label-free path);
+- "ood/paper": another generator, fitted on the first half of the training set, protects the second
+  half, which it never saw; a paper-recipe victim trains on those protected images;
+- "classwise/RECIPE": class-wise 4-pixel sign noise on the victims' set, the bar to clear.
+Rows are appended to results.json as they finish; a re-run with the same config skips finished rows
+and reloads the generators it saved.
 """
 from __future__ import annotations
 
@@ -36,9 +33,8 @@ class TargetConfig:
     data: str = "fashion-mnist"
     data_dir: str | None = None
     epsilon: float = 16 / 255
-    fit_size: int = 10_000
     train_size: int = 0            # 0 = the whole training set for the victims, else its first N images
-    generator: dict = field(default_factory=lambda: {"epochs": 3, "f_epochs": 1})
+    generator: dict = field(default_factory=dict)      # ConfounderGAN options; {} = train-generator's defaults
     victim_epochs: int = 10
     victim_width: int = 16
     runs: tuple[str, ...] = ("confoundergan/paper", "confoundergan/small-cnn", "ood/paper",
@@ -69,30 +65,34 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     victims_see = cfg.train_size or len(full)
     train = full.subset(torch.arange(min(victims_see, len(full))))
     unseen = second.subset(torch.arange(min(victims_see, len(second))))
-    results = {"experiment": "full-scale-targets", "config": config, "rows": rows}
-    gen_path = out_dir / "generator.safetensors"
-    needs_generator = any(run.split("/")[0] in ("confoundergan", "ood") for run in cfg.runs)
-    gan = None
-    made_by = {k: config[k] for k in ("data", "epsilon", "fit_size", "generator", "seed")}
-    if needs_generator and gen_path.exists() and previous.get("generator", {}).get("made_by") == made_by:
-        gan = load_protection(gen_path, device=cfg.device)       # resuming: the generator of earlier rows
-        results["generator"] = previous["generator"]
-    elif needs_generator:
-        start = time.perf_counter()
-        gan = ConfounderGAN(epsilon=cfg.epsilon, device=cfg.device, seed=cfg.seed, **cfg.generator)
-        gan.fit(first.random_subset(cfg.fit_size, seed=cfg.seed), progress=progress)
-        save_protection(gan, gen_path)
-        results["generator"] = {"repr": repr(gan), "fit_seconds": time.perf_counter() - start,
-                                "history": gan.fit_record, "checkpoint": str(gen_path),
-                                "label_consistency_all_60k": gan.label_consistency(full),
-                                "label_consistency_unseen_30k": gan.label_consistency(second),
-                                "made_by": made_by}
-        write_results({**results, **provenance(cfg.device)}, out)
+    results = {"experiment": "full-scale-targets", "config": config, "rows": rows,
+               "generators": dict(previous.get("generators", {}))}
+    wanted = {run.split("/")[0] for run in cfg.runs if run not in done}
+    fitted_on = {"confoundergan": train, "ood": first.subset(torch.arange(min(victims_see, half)))}
+    protects = {"confoundergan": train, "ood": unseen}
+    sets = {}
+    for name in ("confoundergan", "ood"):
+        if name not in wanted:
+            continue
+        path = out_dir / f"{name}.safetensors"
+        made_by = {k: config[k] for k in ("data", "epsilon", "train_size", "generator", "seed")}
+        if path.exists() and results["generators"].get(name, {}).get("made_by") == made_by:
+            gan = load_protection(path, device=cfg.device)       # resuming: the generator of earlier rows
+        else:
+            start = time.perf_counter()
+            gan = ConfounderGAN(epsilon=cfg.epsilon, device=cfg.device, seed=cfg.seed, **cfg.generator)
+            gan.fit(fitted_on[name], progress=progress)
+            save_protection(gan, path)
+            results["generators"][name] = {
+                "repr": repr(gan), "fit_seconds": time.perf_counter() - start, "fit_images": len(fitted_on[name]),
+                "fit_record": gan.fit_record, "checkpoint": str(path), "made_by": made_by,
+                "label_consistency_fitted": gan.label_consistency(fitted_on[name]),
+                "label_consistency_protected": gan.label_consistency(protects[name])}
+            write_results({**results, **provenance(cfg.device)}, out)
+        sets[name] = gan.protect_set(protects[name])
     classwise = ClassWiseNoise(epsilon=cfg.epsilon, block=4, seed=cfg.seed).fit(train)
-    sets = {"classwise": classwise.protect_set(train)}
+    sets["classwise"] = classwise.protect_set(train)
     originals = {"confoundergan": train, "ood": unseen, "classwise": train}
-    if gan is not None:
-        sets["confoundergan"], sets["ood"] = gan.protect_set(train), gan.protect_set(unseen)
     results["quality"] = {k: protection_quality(originals[k].images, v.images) for k, v in sets.items()}
     sets["clean"] = train
     progress("quality", results["quality"])
@@ -116,14 +116,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/targets")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--fit-size", type=int, default=10_000)
     p.add_argument("--train-size", type=int, default=0, help="victims see the first N images (0 = all)")
     p.add_argument("--victim-epochs", type=int, default=10)
     p.add_argument("--victim-width", type=int, default=16)
     p.add_argument("--runs", default=",".join(TargetConfig.runs), help="comma list of METHOD/RECIPE")
-    p.add_argument("--generator", default='{"epochs": 3, "f_epochs": 1}', help="ConfounderGAN options, JSON")
+    p.add_argument("--generator", default="{}", help="ConfounderGAN options, JSON ({} = train-generator's defaults)")
     args = p.parse_args()
-    cfg = TargetConfig(fit_size=args.fit_size, train_size=args.train_size, generator=json.loads(args.generator),
+    cfg = TargetConfig(train_size=args.train_size, generator=json.loads(args.generator),
                        victim_epochs=args.victim_epochs, victim_width=args.victim_width, device=args.device,
                        runs=tuple(args.runs.split(",")))
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -99,8 +99,10 @@ class _Waiting:
 class _Batcher:
     """Collects same-shape inputs of the protection into batches; writes an image once all its parts are back."""
 
-    def __init__(self, protection: Protection, batch_size: int, summary: ProtectSummary, report: Progress):
+    def __init__(self, protection: Protection, batch_size: int, summary: ProtectSummary, report: Progress,
+                 use_labels: bool = False):
         self.protection, self.batch_size, self.summary, self.report = protection, batch_size, summary, report
+        self.use_labels = use_labels or protection.needs_labels_to_protect
         self.buckets: dict[tuple, list] = {}
         self.waiting_values = self.waiting_parts = 0
 
@@ -125,7 +127,7 @@ class _Batcher:
         started = time.perf_counter()
         entries = self.buckets.pop(shape)
         labels = None
-        if self.protection.needs_labels_to_protect:
+        if self.use_labels:
             labels = torch.tensor([label for *_, label in entries], dtype=torch.long)
         protected = self.protection.protect(torch.stack([part for _, _, part, _ in entries]), labels)
         for (waiting, index, part, _), out in zip(entries, protected):
@@ -147,8 +149,13 @@ class _Batcher:
 
 
 def protect_path(protection: Protection, input_path: str | Path, output_path: str | Path, batch_size: int = 64,
-                 progress: Progress | None = None, overwrite_outputs: bool = False) -> ProtectSummary:
-    """Protect INPUT (an image file or a folder, recursively) into lossless PNGs at OUTPUT (see module docstring)."""
+                 progress: Progress | None = None, overwrite_outputs: bool = False,
+                 use_folder_labels: bool = False) -> ProtectSummary:
+    """Protect INPUT (an image file or a folder, recursively) into lossless PNGs at OUTPUT (see module docstring).
+
+    `use_folder_labels`: give the method each file's class from INPUT/<class>/ even when it can do
+    without (ConfounderGAN's label-aware path: each class's own pattern instead of the selector's pick).
+    """
     if not protection.fitted:
         raise NotFittedError(f"{type(protection).__name__} must be fitted (or loaded) before protecting files")
     if protection.channels not in (1, 3):
@@ -158,12 +165,13 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
     started = time.perf_counter()
     jobs = plan_outputs(input_path, output_path)
     labels = [None] * len(jobs)
-    if protection.needs_labels_to_protect:   # refuse before any work, naming the file without a class
+    use_labels = use_folder_labels or protection.needs_labels_to_protect
+    if use_labels:   # refuse before any work, naming the file without a class
         labels = labels_from_folders([job.rel for job in jobs], protection.class_names,
                                      type(protection).__name__)
     report = progress or (lambda event, values: None)
     summary = ProtectSummary(output=Path(output_path))
-    batcher = _Batcher(protection, batch_size, summary, report)
+    batcher = _Batcher(protection, batch_size, summary, report, use_labels)
     report("start", {"total": len(jobs)})
     for job, label in zip(jobs, labels):
         if not overwrite_outputs and already_done(job):
