@@ -16,7 +16,8 @@ from imageprivacy.nets.generator import GeneratorConfig, documented_field
 @dataclass
 class ConfounderGANConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
-    epochs: int = documented_field(5, "generator epochs (M in Algorithm 1)")
+    epochs: int = documented_field(1, "epochs of the GAN game (M in Algorithm 1); the selector fit follows. "
+                                      "1 keeps a 60k fit near 20 CPU minutes (docs/results.md)")
     fit_batch_size: int = documented_field(128, "minibatch of the generator's training")
     lr_g: float = documented_field(1e-3, "Adam learning rate of G, as usual for GAN generators")
     lr_d: float = documented_field(2e-4, "Adam learning rate of the discriminator D")
