@@ -16,7 +16,7 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     data = write_image_folder(make_imageset(n=24, classes=3, seed=5), root / "data")
     generator = root / "gen" / "g.safetensors"
-    # The generator keeps its default width 16 and f is a ResNet-18 (width 2 here): the flags' defaults.
+    # The generator keeps its default width 32 and f is a ResNet-18 (width 2 here): the flags' defaults.
     code = main(["train-generator", str(data), "--out", str(generator), "--epochs", "1", "--f-epochs", "1",
                  "--f-width", "2", "--kind", "direct", "--seed", "0", "--quiet"])
     assert code == 0
@@ -35,7 +35,7 @@ def test_train_generator_writes_a_checkpoint(workspace, capsys):
     assert loaded.kind == "direct" and loaded.channels == 1 and loaded.config.generator.num_classes == 3
     assert loaded.epsilon == pytest.approx(16 / 255)          # the default for gray images
     assert loaded.config.epochs == 1 and loaded.config.f_width == 2
-    assert loaded.config.generator.width == 16 and loaded.config.f_arch == "resnet18"
+    assert loaded.config.generator.width == 32 and loaded.config.f_arch == "resnet18"
 
 
 def test_train_generator_reports_consistency_for_mixture(tmp_path, workspace, capsys):

@@ -21,7 +21,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def _victim(method, recipe, accs):
     return {"method": method, "recipe_name": recipe, "recipe": {"arch": recipe, "width": None},
             "train_acc": [0.5, 0.7, 0.9], "test_acc": accs, "best_test_acc": max(accs),
-            "best_epoch": accs.index(max(accs)) + 1, "final_test_acc": accs[-1]}
+            "best_epoch": accs.index(max(accs)) + 1, "final_test_acc": accs[-1], "train_fit_acc": 0.95}
 
 
 def _assert_png(path):
@@ -50,10 +50,10 @@ def test_demo_report_from_results(tmp_path, tiny_set):
     for figure in ("accuracy_curves.png", "protection_grid.png"):
         assert f"]({figure})" in text
         _assert_png(tmp_path / figure)
-    assert "| linear (linear, width None) | classwise | 80.0 | 2 | 60.0 | 90.0 |" in text
+    assert "| linear (linear, width None, 3 epochs) | classwise | 60.0 | 80.0 | 2 | 95.0 |" in text
     assert sum(line.startswith("| paper ") for line in text.splitlines()) == 3
     assert "| classwise | 36.09 | 36.09 | " in text and "| 4 | 2 | 100.0 |" in text
-    assert "| confoundergan |" in text and "| n/a |" in text
+    assert "| ConfounderGAN, fitted on these images (in-distribution) |" in text and "| n/a |" in text
 
 
 def test_sweep_report_from_results(tmp_path):
@@ -83,19 +83,25 @@ def data_folder(tmp_path_factory):
 
 
 def test_demo_end_to_end(tmp_path, data_folder):
-    cfg = DemoConfig(data=str(data_folder), train_size=None, epsilon=8 / 255, generator_epochs=1, f_epochs=1,
-                     f_width=4, recipes=("linear",), victim_epochs=1,
-                     extra={"width": 4, "f_arch": "small-cnn"})
+    cfg = DemoConfig(data=str(data_folder), train_size=None, epsilon=8 / 255, generator_epochs=1,
+                     recipes=("linear",), victim_epochs=1,
+                     extra={"width": 4, "f_arch": "small-cnn", "f_width": 4, "f_epochs": 1, "selector_epochs": 2})
     results, protected, train = run_confounder_demo(cfg, tmp_path)
-    assert set(protected) == {"clean", "classwise", "confoundergan"} and len(train) == 32
-    assert len(results["victims"]) == 3 and results["test_size"] == 16
-    for name in ("classwise", "confoundergan"):
+    # every victim trains on the same 16 images; confoundergan-new was fitted on the other 16
+    assert set(protected) == {"clean", "classwise", "emn", "confoundergan", "confoundergan-new"} and len(train) == 16
+    assert all(len(data) == 16 for data in protected.values())
+    assert results["protections"]["confoundergan"]["fitted_on_protected_images"] is True
+    assert results["protections"]["confoundergan-new"]["fitted_on_protected_images"] is False
+    assert len(results["victims"]) == 5 and results["test_size"] == 16
+    for name in ("classwise", "emn", "confoundergan", "confoundergan-new"):
         assert results["protections"][name]["quality"]["linf_max_levels"] <= 8
-    assert (tmp_path / "generator.safetensors").is_file()
+    assert (tmp_path / "confoundergan.safetensors").is_file() and (tmp_path / "confoundergan-new.safetensors").is_file()
+    assert all(0 <= v["train_fit_acc"] <= 1 and "train_fit_acc" in v for v in results["victims"])
     on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["victims"][0]["test_acc"] == results["victims"][0]["test_acc"]
+    assert on_disk["victims"][0]["test_acc"] == results["victims"][0]["test_acc"] and on_disk["seconds"] > 0
     text = write_demo_report(tmp_path).read_text()
-    assert "epsilon = 8/255" in text and text.count("| linear (linear") == 3
+    assert "epsilon = 8/255" in text and text.count("| linear (linear") == 5
+    assert "fitted on other images (new images)" in text
     _assert_png(tmp_path / "protection_grid.png")
 
 

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
                    help="GAN epochs of ConfounderGAN; default: train-generator's")
     p.add_argument("--victim-epochs", type=int, default=15)
     p.add_argument("--victim-width", type=int, default=16, help="ResNet-18 width of the paper recipe (64 = full)")
-    p.add_argument("--recipes", default="paper,small-cnn")
+    p.add_argument("--recipes", default="paper", help="comma list: paper, small-cnn, linear")
     p.add_argument("--methods", default="clean,classwise,emn,confoundergan,confoundergan-new",
                    help="confoundergan-new: a generator fitted on other images protects these")
     p.add_argument("--kind", default="mixture", choices=["mixture", "direct"])

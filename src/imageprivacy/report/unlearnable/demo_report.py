@@ -23,7 +23,7 @@ def victim_table(victims: list[dict]) -> list[str]:
              "fits its training images (%) |", "|---|---|---|---|---|---|"]
     for v in victims:
         lines.append(f"| {v['recipe_name']} ({v['recipe']['arch']}, width {v['recipe']['width']}, "
-                     f"{v['recipe']['epochs']} epochs) | {DATA_NAMES.get(v['method'], v['method'])} | "
+                     f"{len(v['test_acc'])} epochs) | {DATA_NAMES.get(v['method'], v['method'])} | "
                      f"{_pct(v['final_test_acc'])} | {_pct(v['best_test_acc'])} | {v['best_epoch']} | "
                      f"{_pct(v.get('train_fit_acc'))} |")
     return lines
