@@ -53,5 +53,10 @@ def run(args) -> int:
     print(f"trained {method!r} on {len(data)} images")
     if consistency is not None:
         print(f"label consistency on the training images: {consistency:.3f}")
+    selector = method.fit_record.get("selector")
+    if selector:
+        verdict = "reached" if selector["reached"] else "NOT reached: raise --selector-epochs or --width"
+        print(f"selector picks the label's pattern for {selector['agreement']:.4f} of the training images "
+              f"(target {selector['target']}: {verdict})")
     print(f"generator: {path}")
     return 0
