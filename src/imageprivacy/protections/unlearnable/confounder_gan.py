@@ -5,6 +5,10 @@ G minimises CE(f(G(x)), t) (Eq. 3: the noise *alone* must look like the label t 
 pretrained classifier f) + alpha * max(0, ||G(x)||_2 - c) (Eq. 4) + the generator's side of the
 GAN game, log(1 - D(x + G(x))) in its non-saturating form (the max-min of Eq. 5).
 
+Then (mixture generator) the selector alone is fitted to the labels of the very images it will
+protect, until it picks the label's pattern for `selector_target` of them (selector_fit.py): the
+images whose noise names another class are where a victim learns the real task.
+
 Choices the paper leaves open (docs/confoundergan.md says why):
 - f is pretrained on the clean training set and frozen in eval mode; it has BatchNorm, without
   which f(noise) gives the generator no usable gradient (docs/background.md section 1).
