@@ -15,7 +15,7 @@ from pathlib import Path
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.unlearnable.protection_factory import fit_and_protect
+from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect
 from imageprivacy.metrics.image_quality import protection_quality
 
 
@@ -35,8 +35,7 @@ class BenchConfig:
     device: str = "cpu"
 
 
-# Class-wise noise in 4-pixel sign blocks: the bar of docs/results.md (0.160 at 60k).
-BASELINE_OPTIONS = {"classwise": {"block": 4, "distribution": "sign"}}
+BASELINE_OPTIONS = {"classwise": CLASSWISE_BAR}
 
 
 def summarise(runs: list[dict]) -> list[dict]:

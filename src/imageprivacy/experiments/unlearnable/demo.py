@@ -20,7 +20,7 @@ from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.unlearnable.protection_factory import fit_and_protect
+from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, fit_protection
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import save_protection
 
@@ -46,7 +46,7 @@ class DemoConfig:
 # Cheaper-than-default baselines, so the whole job stays within 10 minutes on 2 CPU cores (measured in
 # docs/results/demo): class-wise noise in 4-pixel sign blocks as in docs/results.md; EMN with a width-8
 # surrogate as in the 10k suite (docs/results/suite.md), 4 rounds instead of 5 (139 s for 5 at 3k images).
-DEMO_OPTIONS = {"classwise": {"block": 4, "distribution": "sign"},
+DEMO_OPTIONS = {"classwise": CLASSWISE_BAR,
                 "emn": {"surrogate_width": 8, "max_rounds": 4}}
 
 
@@ -86,8 +86,8 @@ def method_options(name: str, cfg: DemoConfig) -> dict:
 def protect_one(name: str, train, other, cfg: DemoConfig, progress):
     """(fitted method or None, protected `train`, fit seconds, the images the method was fitted on)."""
     if name == "confoundergan-new":
-        method, _, seconds = fit_and_protect("confoundergan", other, cfg.epsilon, cfg.device, cfg.seed, progress,
-                                             **method_options(name, cfg))
+        method, seconds = fit_protection("confoundergan", other, cfg.epsilon, cfg.device, cfg.seed, progress,
+                                         **method_options(name, cfg))
         return method, method.protect_set(train), seconds, other
     method, protected, seconds = fit_and_protect(name, train, cfg.epsilon, cfg.device, cfg.seed, progress,
                                                  **method_options(name, cfg))

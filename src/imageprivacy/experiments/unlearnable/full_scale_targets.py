@@ -24,6 +24,7 @@ import torch
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.experiments.provenance import provenance, write_results
+from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import ClassWiseNoise, ConfounderGAN, load_protection, save_protection
 
@@ -90,7 +91,7 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
                 "label_consistency_protected": gan.label_consistency(protects[name])}
             write_results({**results, **provenance(cfg.device)}, out)
         sets[name] = gan.protect_set(protects[name])
-    classwise = ClassWiseNoise(epsilon=cfg.epsilon, block=4, seed=cfg.seed).fit(train)
+    classwise = ClassWiseNoise(epsilon=cfg.epsilon, seed=cfg.seed, **CLASSWISE_BAR).fit(train)
     sets["classwise"] = classwise.protect_set(train)
     originals = {"confoundergan": train, "ood": unseen, "classwise": train}
     results["quality"] = {k: protection_quality(originals[k].images, v.images) for k, v in sets.items()}

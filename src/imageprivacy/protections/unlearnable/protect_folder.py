@@ -102,7 +102,7 @@ class _Batcher:
     def __init__(self, protection: Protection, batch_size: int, summary: ProtectSummary, report: Progress,
                  use_labels: bool = False):
         self.protection, self.batch_size, self.summary, self.report = protection, batch_size, summary, report
-        self.use_labels = use_labels or protection.needs_labels_to_protect
+        self.use_labels = use_labels
         self.buckets: dict[tuple, list] = {}
         self.waiting_values = self.waiting_parts = 0
 

@@ -37,18 +37,14 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
     second half on (a full pass costs a third of an epoch). Returns the stage's record.
     """
     params = [p for name, p in generator.named_parameters() if name != "patterns"]
-    record = {"epochs": [], "target": target, "reached": False}
-    start_agreement = selector_agreement(generator, images, labels, device)
-    record["agreement_before"] = start_agreement
-    if epochs <= 0 or start_agreement >= target:
-        record["reached"] = start_agreement >= target
-        record["agreement"] = start_agreement
-        return record
+    agreement = selector_agreement(generator, images, labels, device)
+    record = {"epochs": [], "target": target, "agreement_before": agreement}
+    if epochs <= 0 or agreement >= target:
+        return {**record, "agreement": agreement, "reached": agreement >= target}
     steps = epochs * math.ceil(len(images) / batch_size)
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gen = torch.Generator().manual_seed(seed)
-    agreement = start_agreement
     for epoch in range(epochs):
         generator.train()
         loss_sum, seen = 0.0, 0
@@ -61,13 +57,11 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
             sched.step()
             loss_sum, seen = loss_sum + loss.item() * len(idx), seen + len(idx)
         row = {"epoch": epoch + 1, "loss": loss_sum / seen}
-        if 2 * (epoch + 1) >= epochs or epoch + 1 == epochs:
+        if 2 * (epoch + 1) >= epochs:
             agreement = row["agreement"] = selector_agreement(generator, images, labels, device)
         record["epochs"].append(row)
         progress("epoch", {"stage": "selector", "epoch": epoch + 1, "epochs": epochs, **row})
         if agreement >= target:
-            record["reached"] = True
             break
     generator.eval()
-    record["agreement"] = agreement
-    return record
+    return {**record, "agreement": agreement, "reached": agreement >= target}
