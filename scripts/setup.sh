@@ -2,10 +2,18 @@
 # Installs everything imageprivacy needs on a fresh Debian machine; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then apt-get install -y "$@" >/dev/null
+  else sudo apt-get install -y "$@" >/dev/null; fi
+}
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${IMAGEPRIVACY_DATA:-}" ]; then
   # The embedded default data set: Debian's package ships Fashion-MNIST as gzipped IDX files.
-  if [ "$(id -u)" = 0 ]; then apt-get install -y dataset-fashion-mnist >/dev/null
-  else sudo apt-get install -y dataset-fashion-mnist >/dev/null; fi
+  apt_install dataset-fashion-mnist
+fi
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  # The web page's browser test (tests/web/test_browser.py) drives Debian's chromium headless
+  # through its own chromedriver, so nothing is downloaded while the tests run.
+  apt_install chromium chromium-driver
 fi
 # torch first: pyproject.toml accepts torch >=2.4,<2.14, and a torch in that range (a GPU build too)
 # is kept. Without one, pip would resolve torch itself and could pull a multi-GB CUDA build, so the

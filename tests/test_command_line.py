@@ -25,7 +25,7 @@ VERBS = list(_verbs(build_parser()))
 
 def test_the_verbs_are_all_there():
     names = {" ".join(path) for path, _ in VERBS}
-    assert {"demo", "train-generator", "fit", "protect", "evaluate", "sweep", "suite", "dpf", "dpf train",
+    assert {"demo", "train-generator", "fit", "protect", "serve", "evaluate", "sweep", "suite", "dpf", "dpf train",
             "dpf evaluate", "obfuscator", "obfuscator train", "obfuscator evaluate", "obfuscator encode"} <= names
 
 

@@ -10,7 +10,7 @@ import imageprivacy
 ROOT = Path(imageprivacy.__file__).parent
 # Bottom to top; errors and the two bottom floors (data, metrics) share the lowest rank.
 FLOORS = {"errors": 0, "data": 0, "metrics": 0, "nets": 1, "training": 2, "attacks": 3, "protections": 4,
-          "experiments": 5, "report": 6, "cli": 7}
+          "experiments": 5, "report": 6, "web": 7, "cli": 8}
 METHODS = ("unlearnable", "dpf", "obfuscator")
 
 

@@ -43,6 +43,15 @@ class CorruptImageError(ImagePrivacyError, OSError):
     """An image file cannot be decoded."""
 
 
+class UploadTooLargeError(ImagePrivacyError, ValueError):
+    """An upload over the web server's limits: too many pixels in an image, too many files, too many bytes."""
+
+
+class UnsafeArchiveError(ImagePrivacyError, ValueError):
+    """A zip that is not unpacked: not a readable zip, an entry that climbs out of its folder or has an
+    absolute path, an entry twice, an encrypted entry, or an entry larger than its header declares."""
+
+
 class DataLeakError(ImagePrivacyError, RuntimeError):
     """A training stage was given an image of the test part."""
 

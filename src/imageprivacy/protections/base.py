@@ -57,6 +57,10 @@ class Protection:
         self.num_classes: int | None = None      # set by methods whose noise is chosen by class
         self.class_names: list[str] = []        # what label k means; checkpoints keep it
         self.fit_record: dict = {}
+        # What fit saw, for whoever loads the checkpoint later (the web page shows it): the data set's
+        # short name (never a local path, see data/image_folder.py), its size and image shape; {} when
+        # the checkpoint predates it.
+        self.fitted_on: dict = {}
 
     # --- public API -------------------------------------------------------------------------
     def fit(self, data, progress: Progress | None = None) -> "Protection":
@@ -65,6 +69,7 @@ class Protection:
             data.require_labels(f"{type(self).__name__}.fit")
         self.channels = data.channels
         self.class_names = list(data.class_names)
+        self.fitted_on = {"data": data.name, "images": len(data), "image_shape": list(data.images.shape[1:])}
         self._fit(data, progress or (lambda event, values: None))
         self.fitted = True
         return self
@@ -146,9 +151,9 @@ class Protection:
         raise CheckpointError(f"{cls.__name__} cannot be rebuilt from a checkpoint")
 
     def _checkpoint_meta(self, options: dict, **state) -> dict:
-        """Constructor `options`, fitted `state` (+ num_classes, fit record), channels and class names."""
+        """Constructor `options`, fitted `state` (+ num_classes, fit record), channels, class names, `fitted_on`."""
         return {"options": options, "state": {"num_classes": self.num_classes, "fit_record": self.fit_record, **state},
-                "channels": self.channels, "class_names": self.class_names}
+                "channels": self.channels, "class_names": self.class_names, "fitted_on": self.fitted_on}
 
     @classmethod
     def _from_meta(cls, meta: dict, device) -> tuple["Protection", dict]:
@@ -163,6 +168,7 @@ class Protection:
         self.class_names = list(meta.get("class_names", []))
         self.num_classes = None if state.get("num_classes") is None else int(state["num_classes"])
         self.fit_record = dict(state.get("fit_record", {}))
+        self.fitted_on = dict(meta.get("fitted_on", {}))
         self.fitted = True
         return self, state
 

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import torch
 
+# Said wherever protected images are handed out (`imageprivacy protect`, the web page): JPEG quantises
+# away much of a noise of a few levels, and resizing averages it out.
+REENCODING_WARNING = ("Note: re-encoding the protected PNGs as JPEG (or resizing them) may weaken the protection; "
+                      "share the PNGs as they are.")
+
 
 def budget_in_levels(epsilon: float) -> int:
     """The L-inf budget in 8-bit levels; floor, so the written pixels never exceed epsilon."""

@@ -12,9 +12,7 @@ from pathlib import Path
 
 from imageprivacy.cli.arguments import device
 from imageprivacy.data.image_files import IMAGE_SUFFIXES
-
-JPEG_WARNING = ("Note: re-encoding the protected PNGs as JPEG (or resizing them) may weaken the protection; "
-                "share the PNGs as they are.")
+from imageprivacy.protections.pixel_budget import REENCODING_WARNING as JPEG_WARNING
 
 
 def _positive_int(text: str) -> int:
