@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 apt_install() {
-  if [ "$(id -u)" = 0 ]; then apt-get install -y "$@" >/dev/null
-  else sudo apt-get install -y "$@" >/dev/null; fi
+  # A fresh image may have no package lists yet; they are fetched only when something is missing.
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get install -y "$@" >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y "$@" >/dev/null; }
 }
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${IMAGEPRIVACY_DATA:-}" ]; then
   # The embedded default data set: Debian's package ships Fashion-MNIST as gzipped IDX files.

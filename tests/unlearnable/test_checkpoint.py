@@ -51,6 +51,7 @@ def test_roundtrip_is_bit_identical(kind, saved, tiny_set):
     assert loaded.epsilon == original.epsilon and loaded.channels == 1
     assert loaded.fit_record == original.fit_record and len(loaded.fit_record["generator"]) == 1
     assert loaded.class_names == original.class_names == tiny_set.class_names
+    assert loaded.fitted_on == original.fitted_on == {"data": "tiny", "images": 64, "image_shape": [1, 16, 16]}
     assert repr(loaded) == repr(original)
     assert torch.equal(loaded.protect(tiny_set.images), original.protect(tiny_set.images))
     odd = torch.rand(2, 1, 19, 13)

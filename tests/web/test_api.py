@@ -11,7 +11,7 @@ from PIL import Image
 
 from imageprivacy.protections.pixel_budget import REENCODING_WARNING
 from imageprivacy.web.app import create_app
-from tests.web.conftest import BUDGET, decoded_pixels, encoded, photo, untrained_confoundergan, zipped
+from web.samples import BUDGET, decoded_pixels, encoded, photo, untrained_confoundergan, zipped
 
 
 @pytest.fixture(scope="module")

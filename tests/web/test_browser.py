@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from imageprivacy.web.app import create_app
-from tests.web.conftest import BUDGET, decoded_pixels, encoded, photo
+from web.samples import BUDGET, decoded_pixels, encoded, photo
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from imageprivacy.protections.base import Protection
 from imageprivacy.web.app import create_app
-from tests.web.conftest import BUDGET, encoded, photo
+from web.samples import BUDGET, encoded, photo
 
 
 def _post(client, name, data):

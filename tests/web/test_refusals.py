@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from imageprivacy.web.app import create_app
 from imageprivacy.web.upload_limits import UploadLimits
-from tests.web.conftest import encoded, photo, zipped
+from web.samples import encoded, photo, zipped
 
 SMALL = UploadLimits(max_megapixels=0.01, max_files=3, max_upload_mb=0.25)   # 10,000 px, 3 files, 256 KiB
 
