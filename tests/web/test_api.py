@@ -142,3 +142,11 @@ def test_a_method_that_needs_classes_reads_them_from_zip_folders(fit_protection)
     tile = encoded(photo(size=(16, 16)))                    # class-wise noise has the size it was fitted on
     response = _protect(client, "set.zip", zipped({"class1/x.png": tile, "class2/y.png": tile}))
     assert zipfile.ZipFile(io.BytesIO(response.content)).namelist() == ["class1/x.png", "class2/y.png"]
+
+
+def test_a_zip_as_json_lists_every_image_at_its_path(client):
+    upload = zipped({"trip/day1/a.png": encoded(photo()), "trip/b.jpg": encoded(photo("L"), "JPEG")})
+    body = _protect(client, "trip.zip", upload, format="json").json()
+    assert body["zip"] is True
+    assert [(i["source"], i["path"], i["output_mode"]) for i in body["items"]] == [
+        ("trip/day1/a.png", "trip/day1/a.png", "RGB"), ("trip/b.jpg", "trip/b.png", "L")]

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from imageprivacy.web.app import create_app
-from web.samples import BUDGET, decoded_pixels, encoded, photo
+from web.samples import BUDGET, decoded_pixels, encoded, photo, untrained_confoundergan
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -40,20 +40,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(protection, generator_file):
-    """The app on uvicorn in a thread, on a free port of 127.0.0.1; its address."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(protection, generator_file), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+def serve():
+    """serve(protection, checkpoint=None) -> the address of the app on uvicorn, in a thread, on a free port."""
+    running = []
+
+    def start(protection, checkpoint=None) -> str:
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(protection, checkpoint), host="127.0.0.1", port=port,
+                                               log_level="warning", access_log=False))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture
@@ -87,7 +93,8 @@ def _within_budget(original: bytes, protected: bytes) -> bool:
     return 0 < change.max() <= BUDGET
 
 
-def test_two_photos_through_the_page(server, browser, tmp_path):
+def test_two_photos_through_the_page(serve, protection, generator_file, browser, tmp_path):
+    server = serve(protection, generator_file)
     originals = {"beach.png": encoded(photo("RGB", (96, 64))), "portrait.jpg": encoded(photo("RGB", (48, 72)), "JPEG")}
     for name, data in originals.items():
         (tmp_path / name).write_bytes(data)
@@ -125,9 +132,13 @@ def test_two_photos_through_the_page(server, browser, tmp_path):
     assert Image.open(tmp_path / "page.png").size[0] > 0
 
 
-def test_a_file_that_is_no_image_is_explained_on_the_page(server, browser, tmp_path):
+def test_a_file_that_is_no_image_is_explained_on_the_page(serve, browser, tmp_path):
+    method = untrained_confoundergan()
+    method.fitted_on = {"data": "photos/train", "images": 1234, "image_shape": [3, 32, 24]}   # as fit records it
     (tmp_path / "notes.png").write_bytes(b"not an image at all")
-    browser.get(server)
+    browser.get(serve(method))
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "method-title").text == "ConfounderGAN")
+    assert "photos/train: 1,234 colour images of 24 × 32 pixels" in browser.find_element(By.ID, "facts").text
     browser.find_element(By.ID, "file-input").send_keys(str(tmp_path / "notes.png"))
     batch = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, ".batch.finished"))
     assert "notes.png is not an image" in batch.find_element(By.CSS_SELECTOR, ".error").text

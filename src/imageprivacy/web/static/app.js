@@ -20,8 +20,10 @@ function fact(list, term, text) {
 
 function fittedOnText(fitted) {
   if (!fitted || !fitted.data) return "not recorded in this checkpoint";
-  const shape = fitted.image_shape ? `, images of ${fitted.image_shape.join(" × ")}` : "";
-  return `${fitted.data} (${fitted.images.toLocaleString()} images${shape})`;
+  // image_shape is (channels, height, width); people read sizes as width × height
+  const [channels, height, width] = fitted.image_shape;
+  const kind = channels === 1 ? "grayscale" : "colour";
+  return `${fitted.data}: ${fitted.images.toLocaleString("en")} ${kind} images of ${width} × ${height} pixels`;
 }
 
 function showProtection(health) {
