@@ -197,3 +197,22 @@ def test_confoundergan_takes_its_config_or_its_fields(tiny_set):
     with pytest.raises(ConfigurationError, match="takes no option bogus"):
         ConfounderGAN(bogus=1)
 
+
+
+def test_confoundergan_full_budget_protects_with_the_sign_of_each_pattern(tiny_set):
+    options = dict(epochs=1, f_epochs=1, width=4, f_arch="small-cnn", f_width=4, epsilon=EPS, selector_epochs=0)
+    soft = ConfounderGAN(full_budget=False, **options).fit(tiny_set)
+    full = ConfounderGAN(full_budget=True, **options).fit(tiny_set)
+    x = tiny_set.images[:8]
+    # Training is the same (tanh patterns): the two differ only in what protect writes.
+    assert torch.equal(soft.generator.patterns, full.generator.patterns)
+    e = budget_in_levels(EPS)
+    change = full.protect(x).int() - x.int()
+    inside = (x.int() >= e) & (x.int() <= 255 - e)           # where clipping to [0, 255] cannot bite
+    assert set(change[inside].abs().unique().tolist()) == {e}
+    soft_change = soft.protect(x).int() - x.int()
+    assert soft_change[inside].abs().float().mean() < e
+    moved = inside & (soft_change != 0)
+    assert torch.equal(torch.sign(change[moved]), torch.sign(soft_change[moved]))    # same patterns, saturated
+    full.generator.train()
+    assert full.generator.pattern_tiles().abs().max() < 1            # training keeps tanh's gradient
