@@ -1,7 +1,7 @@
 """Every error this package raises on purpose, one type per kind, so callers catch exactly what went wrong.
 
 All derive from ImagePrivacyError, which the command line (cli/__init__.py) prints as one line and
-exit code 2. Each also derives from the built-in exception a caller would have caught before it
+exit code 2 (OutputError: exit code 3, the output cannot be written). Each also derives from the built-in exception a caller would have caught before it
 existed (ValueError for a bad setting, OSError for missing data, ...).
 """
 
@@ -41,6 +41,12 @@ class DatasetError(ImagePrivacyError, OSError):
 
 class CorruptImageError(ImagePrivacyError, OSError):
     """An image file cannot be decoded."""
+
+
+class OutputError(ImagePrivacyError, OSError):
+    """An output cannot be written where the user asked (read-only folder, a file where a folder must be, a
+    full disk, ...). The message says what to fix; the command line exits with 3, not 2, so a script can
+    tell a bad OUTPUT from a bad argument."""
 
 
 class DataLeakError(ImagePrivacyError, RuntimeError):

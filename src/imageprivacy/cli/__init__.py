@@ -5,7 +5,9 @@ import argparse
 import sys
 
 from imageprivacy.cli.arguments import VerbParser
-from imageprivacy.errors import ImagePrivacyError
+from imageprivacy.errors import ImagePrivacyError, OutputError
+
+USAGE_ERROR, OUTPUT_ERROR = 2, 3     # exit codes of a typed error; a verb returns 0 or 1 itself
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImagePrivacyError as err:
         message = " ".join(str(err).splitlines())         # one line, whatever the message holds
         print(f"imageprivacy {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return OUTPUT_ERROR if isinstance(err, OutputError) else USAGE_ERROR
     except KeyboardInterrupt:
         print("interrupted; finished outputs are kept, a re-run resumes", file=sys.stderr)
         return 130

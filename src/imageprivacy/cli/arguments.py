@@ -25,6 +25,10 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return action.help if action.required else super()._get_help_string(action)
 
 
+class EpilogHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """DefaultsHelpFormatter that prints the description and epilog as written (a table of exit codes)."""
+
+
 class VerbParser(argparse.ArgumentParser):
     """The parser of `imageprivacy` and of every verb under it (add_subparsers makes its own kind)."""
 
