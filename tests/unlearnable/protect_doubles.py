@@ -50,3 +50,25 @@ def visible_outputs(folder):
     """The visible files under folder (the manifest is hidden), as sorted relative paths."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                   if p.is_file() and not p.name.startswith("."))
+
+
+def untrained_generator(channels=3, epsilon=EPS, seed=0):
+    """A tiny ConfounderGAN mixture generator with random weights, rebuilt as a checkpoint rebuilds one.
+
+    Its cost and its bound are those of a trained one; what it learned does not matter to protect's tests.
+    """
+    from imageprivacy.nets.generator import GeneratorConfig, build_generator
+    from imageprivacy.protections import ConfounderGAN, ConfounderGANConfig
+
+    cfg = GeneratorConfig(channels=channels, num_classes=4, epsilon=epsilon, width=4, view_size=8, cell_size=2,
+                          pattern_cells=4)
+    meta = {"options": {"epsilon": epsilon, "config": ConfounderGANConfig(generator=cfg).to_dict()},
+            "channels": channels, "state": {"num_classes": 4}, "class_names": [f"class{k}" for k in range(4)]}
+    torch.manual_seed(seed)
+    return ConfounderGAN.from_checkpoint(build_generator(cfg).state_dict(), meta)
+
+
+def saved_generator(path, **options):
+    from imageprivacy.protections import save_protection
+
+    return save_protection(untrained_generator(**options), path)
