@@ -125,3 +125,11 @@ def test_the_input_folder_is_never_changed(tmp_path):
     before = file_hashes(root)
     protect_path(AddNoise(), root, tmp_path / "out")
     assert file_hashes(root) == before and sorted(p.name for p in root.iterdir()) == ["a.png", "b.jpg", "link.png"]
+
+
+def test_heic_is_protected_with_the_heif_extra(tmp_path):
+    pytest.importorskip("pillow_heif", reason="the optional extra imageprivacy[heif] is not installed")
+    (tmp_path / "in").mkdir()
+    Image.fromarray(random_pixels(16, 16)).save(tmp_path / "in" / "phone.heic", quality=95)
+    summary = protect_path(AddNoise(), tmp_path / "in", tmp_path / "out")
+    assert summary.ok and visible_outputs(tmp_path / "out") == ["phone.png"]

@@ -27,7 +27,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imageprivacy.data.image_formats import IMAGE_SUFFIXES, is_image_file
 from imageprivacy.data.image_modes import (GRAYSCALE_MODES, SIXTEEN_BIT_MODES, channels_and_alpha,
@@ -110,6 +110,8 @@ def decode_image(data: bytes, path: str | Path, keep_16_bit: bool = False) -> De
             pixels, alpha = channels_and_alpha(img, keep_16_bit)
     except Image.DecompressionBombError as err:
         raise _fail(path, f"decompression bomb refused ({err})") from err
+    except UnidentifiedImageError as err:        # its message names the in-memory buffer, not the file
+        raise _fail(path, "not an image this package reads (unknown format, or a damaged header)") from err
     # Pillow's decoders raise many exception types on malformed files, not only OSError.
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
             struct.error, MemoryError) as err:

@@ -27,15 +27,18 @@ _HINTS = {
     ".avif": "this Pillow cannot read AVIF: pip install -U pillow (11.3 or later reads AVIF)",
     ".jxl": "JPEG XL is not supported: convert it to PNG first",
     ".svg": "vector images are not supported: export a PNG first",
-    ".psd": "Photoshop files are not supported: export a PNG first",
+    ".psd": "Photoshop files are not supported (layers would be lost): export a PNG first",
     **{suffix: "camera raw files are not supported: export a PNG or JPEG first"
        for suffix in (".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf")},
 }
 
 
+OPTIONAL = frozenset({".heic", ".heif", ".hif", ".avif"})   # read when this Pillow (or its plugin) has an opener
+
+
 def _supported() -> frozenset[str]:
     opened = Image.registered_extensions()
-    return ALWAYS_SUPPORTED | frozenset(suffix for suffix in _HINTS if suffix in opened)
+    return ALWAYS_SUPPORTED | frozenset(suffix for suffix in OPTIONAL if suffix in opened)
 
 
 IMAGE_SUFFIXES = _supported()
