@@ -1,8 +1,9 @@
 """Every error this package raises on purpose, one type per kind, so callers catch exactly what went wrong.
 
 All derive from ImagePrivacyError, which the command line (cli/__init__.py) prints as one line and
-exit code 2 (OutputError: exit code 3, the output cannot be written). Each also derives from the built-in exception a caller would have caught before it
-existed (ValueError for a bad setting, OSError for missing data, ...).
+exit code 2 (OutputError: exit code 3, an output that cannot be written). Each also derives from the
+built-in exception a caller would have caught before it existed (ValueError for a bad setting,
+OSError for missing data, ...).
 """
 
 

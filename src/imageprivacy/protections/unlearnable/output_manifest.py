@@ -28,7 +28,7 @@ import tempfile
 from enum import Enum
 from pathlib import Path
 
-from imageprivacy.data.image_files import TEMP_SUFFIX, default_file_mode
+from imageprivacy.data.png_output import TEMP_SUFFIX, default_file_mode
 from imageprivacy.errors import OutputError
 
 MANIFEST_NAME = ".imageprivacy-manifest.json"

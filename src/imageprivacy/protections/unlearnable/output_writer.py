@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from imageprivacy.data.image_files import TEMP_SUFFIX, default_file_mode
+from imageprivacy.data.png_output import TEMP_SUFFIX, default_file_mode
 from imageprivacy.errors import OutputError
 from imageprivacy.protections.unlearnable.output_manifest import Manifest, sha256_of_file
 
