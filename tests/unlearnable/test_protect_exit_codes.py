@@ -141,3 +141,17 @@ def test_an_edited_but_consistent_epsilon_is_printed_before_anything_is_written(
         config["options"]["epsilon"] = config["options"]["config"]["generator"]["epsilon"] = 0.9
     assert _protect(_edited(generator, tmp_path, edit), photos, tmp_path / "out") == 0
     assert "epsilon 229.5/255" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_file_names_that_are_not_utf8_are_protected_and_printed(tmp_path, generator, capsys):
+    (tmp_path / "in").mkdir()
+    save_image(tmp_path / "in" / "ok.png", random_pixels())
+    folder = os.fsencode(tmp_path / "in")
+    os.rename(tmp_path / "in" / "ok.png", os.path.join(folder, b"\xfe.png"))
+    with open(os.path.join(folder, b"bad\xff.jpg"), "wb") as handle:
+        handle.write(b"not a jpeg")
+    assert _protect(generator, tmp_path / "in", tmp_path / "out") == 1
+    printed = capsys.readouterr().out
+    assert "bad\\xff.jpg: not an image" in printed and "1 written" in printed
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path / "out"), b"\xfe.png"))
+    assert _protect(generator, tmp_path / "in", tmp_path / "out") == 1 and "1 already done" in capsys.readouterr().out

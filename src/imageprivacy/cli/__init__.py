@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imageprivacy.cli.arguments import VerbParser
+from imageprivacy.cli.arguments import VerbParser, printable
 from imageprivacy.errors import ImagePrivacyError, OutputError
 
 USAGE_ERROR, OUTPUT_ERROR = 2, 3     # exit codes of a typed error; a verb returns 0 or 1 itself
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ImagePrivacyError as err:
-        message = " ".join(str(err).splitlines())         # one line, whatever the message holds
+        message = printable(" ".join(str(err).splitlines()))     # one line, whatever the message holds
         print(f"imageprivacy {args.command}: error: {message}", file=sys.stderr)
         return OUTPUT_ERROR if isinstance(err, OutputError) else USAGE_ERROR
     except KeyboardInterrupt:

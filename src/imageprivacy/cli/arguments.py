@@ -37,6 +37,12 @@ class VerbParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def printable(text: str) -> str:
+    """Text with file names as any terminal prints them: bytes of a name that are not UTF-8 (which Python
+    keeps as surrogates) become \\xNN instead of a UnicodeEncodeError."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def json_object(text: str) -> dict:
     """A JSON object given on the command line, e.g. '{"emn": {"max_rounds": 20}}'."""
     try:

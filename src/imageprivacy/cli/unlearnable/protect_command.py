@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from imageprivacy.cli.arguments import EpilogHelpFormatter, device
+from imageprivacy.cli.arguments import EpilogHelpFormatter, device, printable
 from imageprivacy.data.image_formats import IMAGE_SUFFIXES
 
 JPEG_WARNING = ("Note: re-encoding the protected PNGs as JPEG (or resizing them) may weaken the protection; "
@@ -123,11 +123,11 @@ def run(args) -> int:
     if summary.skipped:
         print("not protected (the other images were):")
         for rel, reason in summary.skipped:
-            print(f"  {rel}: {reason}")
+            print(printable(f"  {rel}: {reason}"))
     if summary.warnings:
         print("protected, but not all of it:")
         for rel, message in summary.warnings:
-            print(f"  {rel}: {message}")
-    print(f"protected PNGs: {Path(args.output).resolve()}")
+            print(printable(f"  {rel}: {message}"))
+    print(printable(f"protected PNGs: {Path(args.output).resolve()}"))
     print(JPEG_WARNING)
     return 0 if summary.ok else 1
