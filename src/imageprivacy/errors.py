@@ -1,8 +1,9 @@
 """Every error this package raises on purpose, one type per kind, so callers catch exactly what went wrong.
 
 All derive from ImagePrivacyError, which the command line (cli/__init__.py) prints as one line and
-exit code 2. Each also derives from the built-in exception a caller would have caught before it
-existed (ValueError for a bad setting, OSError for missing data, ...).
+exit code 2 (OutputError: exit code 3, an output that cannot be written). Each also derives from the
+built-in exception a caller would have caught before it existed (ValueError for a bad setting,
+OSError for missing data, ...).
 """
 
 
@@ -50,6 +51,12 @@ class UploadTooLargeError(ImagePrivacyError, ValueError):
 class UnsafeArchiveError(ImagePrivacyError, ValueError):
     """A zip that is not unpacked: not a readable zip, an entry that climbs out of its folder or has an
     absolute path, an entry twice, an encrypted entry, or an entry larger than its header declares."""
+
+
+class OutputError(ImagePrivacyError, OSError):
+    """An output cannot be written where the user asked (read-only folder, a file where a folder must be, a
+    full disk, ...). The message says what to fix; the command line exits with 3, not 2, so a script can
+    tell a bad OUTPUT from a bad argument."""
 
 
 class DataLeakError(ImagePrivacyError, RuntimeError):

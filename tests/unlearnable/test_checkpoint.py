@@ -153,3 +153,13 @@ def test_failed_save_keeps_the_previous_checkpoint(saved, tmp_path, monkeypatch,
         save_protection(saved["mixture"][0], target)
     assert target.read_bytes() == before
     assert torch.equal(load_protection(target).protect(tiny_set.images), cg.protect(tiny_set.images))
+
+
+@pytest.mark.parametrize("option", [{"cell_size": 0}, {"view_size": 0}, {"width": True}, {"temperature": -1.0},
+                                    {"epochs": -1}, {"lr_g": float("nan")}, {"selector_target": 1.5},
+                                    {"kind": "magic"}, {"f_width": 0}, {"fit_batch_size": 2.5}])
+def test_out_of_range_options_are_refused_when_the_config_is_built(option):
+    from imageprivacy.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=next(iter(option))):
+        ConfounderGAN(**option)

@@ -63,6 +63,15 @@ def test_typed_errors(name, fit_protection, tiny_set):
     for bad in (torch.full((4, 1, 16, 16), 1.5), torch.full((4, 1, 16, 16), -0.1)):
         with pytest.raises(InputRangeError):
             method.protect(bad, labels)
+    for value in (float("nan"), float("inf"), -float("inf")):
+        bad = torch.full((4, 1, 16, 16), 0.5)
+        bad[1, 0, 3, 4] = value
+        with pytest.raises(InputRangeError, match="NaN or infinite"):
+            method.protect(bad, labels)
+    for shape in ((0, 1, 16, 16), (1, 1, 0, 0), (1, 1, 16, 0), (1, 0, 16, 16)):
+        for dtype in (torch.uint8, torch.float32):
+            with pytest.raises(InputShapeError, match="empty"):
+                method.protect(torch.zeros(shape, dtype=dtype), None)
     with pytest.raises(InputRangeError, match="float"):
         method.protect(torch.zeros(4, 1, 16, 16, dtype=torch.int64), labels)
     if method.needs_labels_to_protect:

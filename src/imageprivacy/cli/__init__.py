@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imageprivacy.cli.arguments import VerbParser
-from imageprivacy.errors import ImagePrivacyError
+from imageprivacy.cli.arguments import VerbParser, printable
+from imageprivacy.errors import ImagePrivacyError, OutputError
+
+USAGE_ERROR, OUTPUT_ERROR = 2, 3     # exit codes of a typed error; a verb returns 0 or 1 itself
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ImagePrivacyError as err:
-        message = " ".join(str(err).splitlines())         # one line, whatever the message holds
+        message = printable(" ".join(str(err).splitlines()))     # one line, whatever the message holds
         print(f"imageprivacy {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return OUTPUT_ERROR if isinstance(err, OutputError) else USAGE_ERROR
     except KeyboardInterrupt:
         print("interrupted; finished outputs are kept, a re-run resumes", file=sys.stderr)
         return 130

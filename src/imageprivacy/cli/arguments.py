@@ -25,12 +25,22 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return action.help if action.required else super()._get_help_string(action)
 
 
+class EpilogHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """DefaultsHelpFormatter that prints the description and epilog as written (a table of exit codes)."""
+
+
 class VerbParser(argparse.ArgumentParser):
     """The parser of `imageprivacy` and of every verb under it (add_subparsers makes its own kind)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
+
+
+def printable(text: str) -> str:
+    """Text with file names as any terminal prints them: bytes of a name that are not UTF-8 (which Python
+    keeps as surrogates) become \\xNN instead of a UnicodeEncodeError."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def json_object(text: str) -> dict:

@@ -1,36 +1,41 @@
 """Reading and writing single image files, keeping what the user sees: orientation, mode, alpha, size.
 
-Read policy (`read_image`), by Pillow mode of the file:
+Read policy (`read_image`): the conversion of each Pillow mode is in image_modes.py; which suffixes
+are read is in image_formats.py. Besides:
 
-- 'L' -> 1 channel; 'LA' -> 1 channel + alpha; '1' (bilevel) -> 'L' (0 or 255).
-- 'RGB' -> 3 channels; 'RGBA' -> 3 channels + alpha.
-- 'P' (palette) -> 'RGB', or 'RGB' + alpha when the palette has transparency.
-- 'I;16*' and 'I' (16-bit grayscale) -> 1 channel scaled to 8 bit (value / 257, rounded): the
-  protection budget is defined on 8-bit levels, so the output is an 8-bit grayscale PNG.
-- 'F' (float) -> clipped to 0..255 by Pillow; 'CMYK', 'YCbCr', 'LAB', 'HSV', ... -> 'RGB'.
+- The file is opened without blocking and read only when it is a regular file, so a FIFO named
+  `p.png` is refused instead of hanging the run; its bytes are read once and decoded from memory,
+  so a caller can hash exactly what was decoded (the protect manifest does).
 - The EXIF orientation is applied to the pixels, so the output is upright as the user saw it.
-- Animated GIF/WebP and multi-page TIFF: only the first frame is read.
+- Animated GIF/WebP/PNG and multi-page TIFF: only the first frame is read; `frames` says how many
+  there are, so a caller can say the others were not protected.
 
-`write_png` drops EXIF and other metadata on purpose (GPS position, camera serial numbers: this
-package is about privacy) but keeps the ICC colour profile, so colours look the same.
+Writing PNGs (`encode_png`, `write_png`) is in png_output.py; both names are importable from here.
 """
 from __future__ import annotations
 
+import io
 import os
+import stat
 import struct
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from imageprivacy.errors import CorruptImageError, InputShapeError
+from imageprivacy.data.image_formats import IMAGE_SUFFIXES, is_image_file
+from imageprivacy.data.image_modes import (GRAYSCALE_MODES, SIXTEEN_BIT_MODES, channels_and_alpha,
+                                           decoded_as_8_bit, transparent_color)
+from imageprivacy.data.image_scan import file_kind
+from imageprivacy.data.png_output import TEMP_SUFFIX, default_file_mode, encode_png, write_png
+from imageprivacy.errors import CorruptImageError
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-GRAYSCALE_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+__all__ = ["IMAGE_SUFFIXES", "GRAYSCALE_MODES", "TEMP_SUFFIX", "DecodedImage", "read_source", "decode_image",
+           "read_image", "read_size", "encode_png", "write_png", "is_image_file", "iter_image_files",
+           "default_file_mode"]
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}      # EXIF orientations that swap width and height
 # Modes whose ICC profile still describes the pixels we write; a CMYK or LAB profile would not.
 _PROFILE_KEEPING_MODES = GRAYSCALE_MODES | {"P", "PA", "RGB", "RGBA", "RGBX", "RGBa"}
@@ -38,11 +43,15 @@ _PROFILE_KEEPING_MODES = GRAYSCALE_MODES | {"P", "PA", "RGB", "RGBA", "RGBX", "R
 
 @dataclass
 class DecodedImage:
-    pixels: torch.Tensor              # uint8 (C, H, W), C = 1 (grayscale) or 3 (colour)
-    alpha: torch.Tensor | None        # uint8 (H, W), or None when the file has no transparency
+    pixels: torch.Tensor              # (C, H, W), C = 1 (grayscale) or 3: uint8, or int32 0..65535 if bit_depth 16
+    alpha: torch.Tensor | None        # uint8 (H, W), or None when the file has no alpha channel
     mode: str                         # the Pillow mode of the file, before any conversion
     size: tuple[int, int]             # (width, height) as displayed, i.e. after EXIF orientation
     icc_profile: bytes | None = None  # the colour profile, written back by write_png
+    transparent_color: tuple[int, ...] | None = None   # tRNS: the one colour that is transparent
+    bit_depth: int = 8
+    frames: int = 1                   # frames or pages in the file; only the first is decoded
+    notes: list[str] = field(default_factory=list)     # what the decode lost (e.g. 16-bit colour read as 8)
 
 
 def _fail(path, reason: str) -> CorruptImageError:
@@ -55,112 +64,86 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
-def _to_8bit_gray(img: Image.Image) -> np.ndarray:
-    if img.mode.startswith("I"):
-        # 16-bit data (I;16*, or 'I' as some decoders give it): full range 0..65535 -> 0..255.
-        values = np.asarray(img).astype(np.float64).clip(0, 65535)
-        return np.round(values / 257.0).astype(np.uint8)
-    return np.asarray(img.convert("L"))
+def _open_regular(path: str | Path) -> BinaryIO:
+    """An open binary file, only if `path` is a regular file (CorruptImageError otherwise).
 
-
-def _channels_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """(H, W, C) uint8 pixels and (H, W) alpha or None, following the policy in the module docstring."""
-    mode = img.mode
-    if mode == "P":
-        has_alpha = "transparency" in img.info or img.palette.mode == "RGBA"
-        img, mode = img.convert("RGBA" if has_alpha else "RGB"), ("RGBA" if has_alpha else "RGB")
-    elif mode in ("PA", "RGBa"):
-        img, mode = img.convert("RGBA"), "RGBA"
-    elif mode == "La":
-        img, mode = img.convert("LA"), "LA"
-    if mode == "LA":
-        both = np.asarray(img)
-        return both[..., :1], both[..., 1].copy()
-    if mode == "RGBA":
-        both = np.asarray(img)
-        return both[..., :3], both[..., 3].copy()
-    if mode in GRAYSCALE_MODES:
-        return _to_8bit_gray(img)[..., None], None
-    return np.asarray(img.convert("RGB")), None
-
-
-def read_image(path: str | Path) -> DecodedImage:
-    """Decode one image file into uint8 tensors (policy: module docstring).
-
-    Raises CorruptImageError (with the path and the reason) for anything that does not decode:
-    a missing or unreadable file, zero bytes, not an image, a truncated file, a decompression bomb.
+    O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever, before any check.
     """
     try:
-        with Image.open(path) as img:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as err:
+        raise _fail(path, _reason(err)) from err
+    source = os.fdopen(handle, "rb")
+    kind = os.fstat(handle).st_mode
+    if not stat.S_ISREG(kind):
+        source.close()
+        raise _fail(path, f"{file_kind(kind)}, not a regular file: not read")
+    return source
+
+
+def read_source(path: str | Path) -> bytes:
+    """The bytes of a regular file; CorruptImageError for anything else (FIFO, device, folder, unreadable)."""
+    with _open_regular(path) as source:
+        try:
+            return source.read()
+        except OSError as err:
+            raise _fail(path, _reason(err)) from err
+
+
+def decode_image(data: bytes, path: str | Path, keep_16_bit: bool = False) -> DecodedImage:
+    """Decode a file's bytes (policy: module docstring and image_modes.py); CorruptImageError if they do not.
+
+    `keep_16_bit`: 16-bit gray stays 16-bit (int32 pixels, bit_depth 16) instead of being scaled to 8 bits.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            frames = getattr(img, "n_frames", 1)
+            notes = ["16-bit colour decoded as 8-bit (Pillow has no 16-bit colour mode)"] if decoded_as_8_bit(
+                img) else []
             img.load()                    # decode now: a truncated file fails here, not later
             mode = img.mode
             icc = img.info.get("icc_profile") if mode in _PROFILE_KEEPING_MODES else None
-            upright = ImageOps.exif_transpose(img)
-            pixels, alpha = _channels_and_alpha(upright)
+            key = transparent_color(img)
+            ImageOps.exif_transpose(img, in_place=True)     # in place: no second copy of a large photo
+            pixels, alpha = channels_and_alpha(img, keep_16_bit)
     except Image.DecompressionBombError as err:
         raise _fail(path, f"decompression bomb refused ({err})") from err
+    except UnidentifiedImageError as err:        # its message names the in-memory buffer, not the file
+        raise _fail(path, "not an image this package reads (unknown format, or a damaged header)") from err
     # Pillow's decoders raise many exception types on malformed files, not only OSError.
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
             struct.error, MemoryError) as err:
         raise _fail(path, _reason(err)) from err
-    tensor = torch.from_numpy(pixels.transpose(2, 0, 1).copy())   # a writable, contiguous copy
-    return DecodedImage(pixels=tensor, alpha=None if alpha is None else torch.from_numpy(alpha),
-                        mode=mode, size=(tensor.shape[2], tensor.shape[1]), icc_profile=icc)
+    depth = 16 if pixels.dtype == np.int32 else 8
+    if depth == 8 and mode in SIXTEEN_BIT_MODES:
+        key = None                        # a 16-bit key of an image scaled to 8 bits no longer names a colour
+    tensor = torch.from_numpy(np.array(pixels.transpose(2, 0, 1), order="C"))   # one writable copy, channels first
+    del pixels
+    return DecodedImage(pixels=tensor, alpha=None if alpha is None else torch.from_numpy(alpha), mode=mode,
+                        size=(tensor.shape[2], tensor.shape[1]), icc_profile=icc, transparent_color=key,
+                        bit_depth=depth, frames=int(frames), notes=notes)
+
+
+def read_image(path: str | Path, keep_16_bit: bool = False) -> DecodedImage:
+    """Decode one image file into tensors (policy: module docstring).
+
+    Raises CorruptImageError (with the path and the reason) for anything that does not decode:
+    a missing, unreadable or non-regular file, zero bytes, not an image, a truncated file, a
+    decompression bomb.
+    """
+    return decode_image(read_source(path), path, keep_16_bit)
 
 
 def read_size(path: str | Path) -> tuple[int, int]:
     """(width, height) as displayed (EXIF orientation applied), from the header only: cheap."""
     try:
-        with Image.open(path) as img:
+        with _open_regular(path) as source, Image.open(source) as img:
             width, height = img.size
             if img.getexif().get(0x0112) in _ROTATING_ORIENTATIONS:
                 width, height = height, width
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError, struct.error) as err:
         raise _fail(path, _reason(err)) from err
     return width, height
-
-
-def write_png(path: str | Path, pixels: torch.Tensor, alpha: torch.Tensor | None = None,
-              original_mode: str | None = None, icc_profile: bytes | None = None) -> Path:
-    """Write a lossless PNG: 1 channel -> 'L' ('LA' with alpha), 3 channels -> 'RGB' ('RGBA').
-
-    `original_mode` (the mode read_image reported), when given, is checked against the channel
-    count, so a grayscale original never comes out as colour or the reverse. The write is atomic:
-    a temporary file in the same folder, then os.replace, so a crash never leaves a half-written
-    PNG that a resumed run would take as done.
-    """
-    if pixels.dtype != torch.uint8 or pixels.dim() != 3 or pixels.shape[0] not in (1, 3):
-        raise InputShapeError(f"pixels must be uint8 (C, H, W) with C = 1 or 3, got "
-                              f"{pixels.dtype} {tuple(pixels.shape)}")
-    channels, height, width = pixels.shape
-    if alpha is not None and (alpha.dtype != torch.uint8 or tuple(alpha.shape) != (height, width)):
-        raise InputShapeError(f"alpha must be uint8 ({height}, {width}), got {alpha.dtype} {tuple(alpha.shape)}")
-    if original_mode is not None and (original_mode in GRAYSCALE_MODES) != (channels == 1):
-        raise InputShapeError(f"{channels} channel(s) cannot be written for an original in mode {original_mode!r}")
-    planes = pixels.cpu() if alpha is None else torch.cat([pixels.cpu(), alpha.cpu()[None]])
-    array = planes.permute(1, 2, 0).contiguous().numpy()
-    mode = {(1, False): "L", (1, True): "LA", (3, False): "RGB", (3, True): "RGBA"}[channels, alpha is not None]
-    image = Image.fromarray(array[..., 0] if mode == "L" else array)   # (H,W[,2|3|4]) uint8 -> mode
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Hidden name and no image suffix: iter_image_files never picks up a leftover temporary file.
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            # No fsync (it would cost more than encoding a small PNG): os.replace already guards
-            # against a crashed process, and an output emptied by a power cut fails to decode,
-            # so a resumed run redoes it.
-            image.save(out, format="PNG", **({"icc_profile": icc_profile} if icc_profile else {}))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def iter_image_files(root: str | Path) -> Iterator[Path]:

@@ -8,11 +8,14 @@ from imageprivacy.errors import InputRangeError, InputShapeError
 
 def check_images(images: torch.Tensor, channels: int | None = None, name: str = "images",
                  allow_uint8: bool = False) -> None:
-    """Raise unless `images` is a float tensor in [0, 1] (or, with allow_uint8, any uint8) of shape (N, C, H, W)."""
+    """Raise unless `images` is a finite float tensor in [0, 1] (or, with allow_uint8, any uint8) of shape
+    (N, C, H, W) with no empty dimension."""
     if not isinstance(images, torch.Tensor):
         raise InputShapeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
     if images.dim() != 4:
         raise InputShapeError(f"{name} must have shape (N, C, H, W), got {tuple(images.shape)}")
+    if 0 in images.shape:
+        raise InputShapeError(f"{name} must have no empty dimension, got shape {tuple(images.shape)}")
     if channels is not None and images.shape[1] != channels:
         raise InputShapeError(f"{name} must have {channels} channel(s), got {images.shape[1]} "
                               f"(shape {tuple(images.shape)})")
@@ -21,7 +24,9 @@ def check_images(images: torch.Tensor, channels: int | None = None, name: str = 
     if not images.is_floating_point():
         raise InputRangeError(f"{name} must be a float tensor in [0, 1], got dtype {images.dtype}; "
                               "divide uint8 images by 255")
-    if images.numel() and (images.min() < 0 or images.max() > 1):
+    if not torch.isfinite(images).all():
+        raise InputRangeError(f"{name} hold NaN or infinite values: pixels must be finite numbers in [0, 1]")
+    if images.min() < 0 or images.max() > 1:
         raise InputRangeError(f"{name} must lie in [0, 1], got values in "
                               f"[{images.min().item():.3g}, {images.max().item():.3g}]")
 

@@ -14,6 +14,7 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -48,6 +49,34 @@ class GeneratorConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def validate(self) -> "GeneratorConfig":
+        """ConfigurationError unless every field has its type and lies in its range (a checkpoint can hold anything)."""
+        check_fields(self, {"channels": 1, "num_classes": 1, "width": 1, "view_size": 1, "cell_size": 1,
+                            "pattern_cells": 1}, positive=("temperature", "epsilon"), non_negative=("pattern_init",))
+        if self.epsilon > 1.0:
+            raise ConfigurationError(f"generator epsilon must be in (0, 1], got {self.epsilon}")
+        if self.kind not in GENERATORS:
+            raise ConfigurationError(f"unknown generator kind {self.kind!r}; known: {sorted(GENERATORS)}")
+        if not isinstance(self.hard_at_protect, bool):
+            raise ConfigurationError(f"hard_at_protect must be true or false, got {self.hard_at_protect!r}")
+        return self
+
+
+def check_fields(config, at_least: dict[str, int], positive=(), non_negative=()) -> None:
+    """ConfigurationError naming the first field of `config` that is not an int >= its minimum (`at_least`),
+    or not a finite number > 0 (`positive`) or >= 0 (`non_negative`)."""
+    name = type(config).__name__
+    for key, low in at_least.items():
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigurationError(f"{name}.{key} must be an integer >= {low}, got {value!r}")
+    for key in (*positive, *non_negative):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < 0 or (value == 0 and key in positive):
+            bound = "> 0" if key in positive else ">= 0"
+            raise ConfigurationError(f"{name}.{key} must be a finite number {bound}, got {value!r}")
+
 
 def _encoder(channels: int, width: int) -> nn.Sequential:
     # Three stride-2 convolutions: a 32x32 view becomes 4x4, enough context to recognise the object.
@@ -69,13 +98,24 @@ class MixtureGenerator(nn.Module):
         self.patterns = nn.Parameter(cfg.pattern_init * torch.randn(cfg.num_classes, cfg.channels, cfg.pattern_cells,
                                                        cfg.pattern_cells))
 
-    def mixing_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def view(self, x: torch.Tensor) -> torch.Tensor:
+        """x at view_size x view_size, what the selector looks at."""
         size = self.cfg.view_size
         # Down-scaling a large image needs antialiasing, or the view aliases into noise.
-        view = x if x.shape[2:] == (size, size) else F.interpolate(
+        return x if x.shape[2:] == (size, size) else F.interpolate(
             x, size=(size, size), mode="bilinear", align_corners=False, antialias=max(x.shape[2:]) > size)
-        feats = F.adaptive_avg_pool2d(self.encoder(view), 4)
-        return self.head(feats)
+
+    def view_of_uint8(self, images: torch.Tensor, device) -> torch.Tensor:
+        """view(images / 255) computed one channel at a time: a large photo is never float as a whole.
+        Interpolation treats channels independently, so the result is the same to the bit."""
+        return torch.cat([self.view(images[:, c:c + 1].to(device).float() / 255.0)
+                          for c in range(images.shape[1])], dim=1)
+
+    def logits_of_view(self, view: torch.Tensor) -> torch.Tensor:
+        return self.head(F.adaptive_avg_pool2d(self.encoder(view), 4))
+
+    def mixing_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits_of_view(self.view(x))
 
     def pattern_tiles(self) -> torch.Tensor:
         """(K, C, tile, tile): each pattern's blocks at full resolution, one period of the tiling."""
@@ -107,17 +147,24 @@ class MixtureGenerator(nn.Module):
     def noise_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(noise, mixing logits) from one pass of the selector, for a loss on both."""
         logits = self.mixing_logits(x)
+        # Mixing one period and then tiling equals tiling then mixing (tiling is linear), and costs
+        # K times less memory: a 1024x1024 image never materialises all K full-size patterns.
+        return self.cfg.epsilon * self.tile_to(self.mixed_tiles(logits), x.shape[2], x.shape[3]), logits
+
+    def mixed_tiles(self, logits: torch.Tensor) -> torch.Tensor:
+        """(N, C, tile, tile): one period of each image's noise pattern, from its mixing logits."""
         tiles = self.pattern_tiles()
         if self.training or not self.cfg.hard_at_protect:
             weights = torch.softmax(logits / self.cfg.temperature, dim=1)
-            mixed = torch.einsum("nk,kchw->nchw", weights, tiles)
-        else:
-            # Protecting: one pattern per image, so images the generator sees as one class carry
-            # identical noise, the least within-class variation a victim can latch onto.
-            mixed = tiles[logits.argmax(1)]
-        # Mixing one period and then tiling equals tiling then mixing (tiling is linear), and costs
-        # K times less memory: a 1024x1024 image never materialises all K full-size patterns.
-        return self.cfg.epsilon * self.tile_to(mixed, x.shape[2], x.shape[3]), logits
+            return torch.einsum("nk,kchw->nchw", weights, tiles)
+        # Protecting: one pattern per image, so images the generator sees as one class carry
+        # identical noise, the least within-class variation a victim can latch onto.
+        return tiles[logits.argmax(1)]
+
+    def noise_rows(self, tiles: torch.Tensor, r0: int, r1: int, width: int) -> torch.Tensor:
+        """Rows r0..r1 of epsilon * tile_to(tiles, height, width), without the rows above or below."""
+        rows = tiles[:, :, torch.arange(r0, r1, device=tiles.device) % tiles.shape[2]]
+        return self.cfg.epsilon * self.tile_to(rows, r1 - r0, width)
 
 
 class DirectGenerator(nn.Module):
@@ -154,6 +201,4 @@ GENERATORS = {"mixture": MixtureGenerator, "direct": DirectGenerator}
 
 
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
-    if cfg.kind not in GENERATORS:
-        raise ConfigurationError(f"unknown generator kind {cfg.kind!r}; known: {sorted(GENERATORS)}")
-    return GENERATORS[cfg.kind](cfg)
+    return GENERATORS[cfg.validate().kind](cfg)

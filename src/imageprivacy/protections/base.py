@@ -6,7 +6,10 @@ The contract (what experiments/, cli/ and the checkpoint code call, never probin
 - `label_consistency(data)`: None by default, for methods that pick no noise pattern per image;
 - `fitted_protection()`: None by default; a method that crafts its training set's noise during fit
   (sample-wise EMN) returns that set, which `protect` would not reproduce;
-- `checkpoint_state()` / `from_checkpoint(...)`: CheckpointError by default (checkpoint.py writes the file).
+- `checkpoint_state()` / `from_checkpoint(...)`: CheckpointError by default (checkpoint.py writes the file);
+- `_row_noise(images, labels)`: None by default; a method whose noise can be computed a stripe of rows
+  at a time returns how, and `protect` then never holds a large uint8 photo as float (ConfounderGAN's
+  mixture generator does: an 8000x8000 photo in bounded memory, benchmarks/protect_memory.py).
 """
 from __future__ import annotations
 
@@ -16,11 +19,14 @@ import torch
 
 from imageprivacy.data.input_checks import check_images, check_labels
 from imageprivacy.errors import CheckpointError, ConfigurationError, MissingLabelsError, NotFittedError
-from imageprivacy.protections.pixel_budget import apply_noise_uint8
+from imageprivacy.protections.pixel_budget import apply_noise_in_stripes, apply_noise_uint8
 
 Progress = Callable[[str, dict], None]   # progress(event, values): the only way code below cli reports
 
 PROTECTIONS: dict[str, type["Protection"]] = {}
+# Values per image above which a uint8 image is protected in stripes of rows (when the method allows it):
+# 16M values are 64 MB as float, and a full-image computation holds several such copies at once.
+STRIPE_VALUES = 1 << 24
 
 
 def register(cls: type["Protection"]) -> type["Protection"]:
@@ -91,8 +97,13 @@ class Protection:
         for start in range(0, images.shape[0], self.batch_size):
             chunk = images[start:start + self.batch_size]
             # Methods compute in float32 whatever the caller's float type; the result keeps the caller's.
-            x = (chunk.float() / 255.0 if as_uint8 else chunk.float()).to(self.device)
             y = None if labels is None else labels[start:start + self.batch_size].to(self.device)
+            rows = self._row_noise(chunk, y) if as_uint8 and self.bounded and chunk[0].numel() > STRIPE_VALUES \
+                else None
+            if rows is not None:
+                out.append(apply_noise_in_stripes(chunk, rows, self.epsilon, STRIPE_VALUES))
+                continue
+            x = (chunk.float() / 255.0 if as_uint8 else chunk.float()).to(self.device)
             noise = self._noise(x, y)
             if self.bounded:
                 noise = noise.clamp(-self.epsilon, self.epsilon)
@@ -103,7 +114,7 @@ class Protection:
                 out.append(torch.round(chunk.float() + noise.float() * 255.0).clamp(0, 255).to(torch.uint8))
             else:
                 out.append((chunk + noise.to(chunk.dtype)).clamp(0.0, 1.0))
-        return torch.cat(out) if out else images.clone()
+        return torch.cat(out)
 
     def protect_set(self, data):
         """An ImageSet's images protected, with its labels when the method needs them; same labels and classes."""
@@ -134,6 +145,11 @@ class Protection:
 
     def _noise(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+    def _row_noise(self, images: torch.Tensor, labels: torch.Tensor | None):
+        """How to compute the noise of uint8 `images` a stripe of rows at a time: a function (r0, r1) -> the
+        float noise of rows r0..r1, equal to those rows of `_noise`; None (the default): the whole image at once."""
+        return None
 
     def _modules(self) -> list[torch.nn.Module]:
         return []

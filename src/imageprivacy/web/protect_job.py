@@ -1,21 +1,21 @@
 """One upload protected into lossless PNGs in the request's work folder: the code behind both the page and the API.
 
 Output names follow `imageprivacy protect` (protections/unlearnable/output_plan.py): the same
-relative path and stem with .png (`a/cat.jpg` -> `a/cat.png`); when two inputs would share one
-output (`x.jpg` and `x.png`), the .png input keeps the plain name and the other gets its full name
-plus .png (`x.jpg.png`, then `x.jpg.2.png`, ...), names compared case-insensitively.
+relative path and stem with .png (`a/cat.jpg` -> `a/cat.png`). Where `protect` refuses two inputs
+that would share one output (it writes into the user's folder), the zip out is new, so here the .png
+input keeps the plain name and the other gets its full name plus .png (`x.jpg.png`, then
+`x.jpg.2.png`, ...), names compared case-insensitively.
 Methods that choose their noise by class read each image's class from its first folder in the
 zip, `<class>/.../image` (folder_labels.py), as `protect` reads it from INPUT/<class>/.
 """
 from __future__ import annotations
 
-import io
 import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from imageprivacy.data.image_files import read_image, write_png
+from imageprivacy.data.image_files import decode_image, write_png
 from imageprivacy.errors import CorruptImageError
 from imageprivacy.protections.base import Protection
 from imageprivacy.protections.unlearnable.folder_labels import labels_from_folders
@@ -67,13 +67,13 @@ def protect_upload(protection: Protection, upload: Upload, work: Path, gate: thr
     for index, (rel, label) in enumerate(zip(upload.rels, labels)):
         data = upload.read(index)          # size-checked; refusals name the file already
         try:
-            image = read_image(io.BytesIO(data))
+            image = decode_image(data, rel)
         except CorruptImageError as err:
             raise CorruptImageError(f"cannot read image {rel}: {getattr(err, 'reason', err)}") from err
         with gate:
-            protected = protect_pixels(protection, image.pixels, label)
+            protected = protect_pixels(protection, image, label, rel)
         png = write_png(work / targets[rel], protected, image.alpha, original_mode=image.mode,
-                        icc_profile=image.icc_profile)
+                        icc_profile=image.icc_profile, transparency=image.transparent_color)
         budget = budget_levels(protection)
         done.append(ProtectedFile(
             source=rel, path=targets[rel], png=png, width=image.size[0], height=image.size[1], input_mode=image.mode,

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from imageprivacy.data.image_files import IMAGE_SUFFIXES, is_image_file
+from imageprivacy.data.image_formats import IMAGE_SUFFIXES, is_image_file
 from imageprivacy.errors import CorruptImageError, UnsafeArchiveError, UploadTooLargeError
 from imageprivacy.web.upload_limits import UploadLimits
 

@@ -1,8 +1,8 @@
 """`imageprivacy protect --generator GEN.safetensors INPUT OUTPUT`: protect image files before sharing them.
 
-Exit codes: 0 every image was written or resumed; 1 some files were skipped (listed with their
-reasons); 2 a usage error (missing INPUT, OUTPUT inside INPUT, ...; a missing or
-unreadable generator raises CheckpointError, which `imageprivacy.cli.main` turns into 2).
+Exit codes (EXIT_CODES, shown by --help): 0 every image protected; 1 some inputs not protected,
+listed with their reasons; 2 a usage or configuration error; 3 OUTPUT cannot be written. Errors 2 and 3
+are typed errors that `imageprivacy.cli.main` prints as one line (OutputError is 3).
 """
 from __future__ import annotations
 
@@ -10,9 +10,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from imageprivacy.cli.arguments import device
-from imageprivacy.data.image_files import IMAGE_SUFFIXES
+from imageprivacy.cli.arguments import EpilogHelpFormatter, device, printable
+from imageprivacy.data.image_formats import IMAGE_SUFFIXES
+
 from imageprivacy.protections.pixel_budget import REENCODING_WARNING as JPEG_WARNING
+EXIT_CODES = """exit codes:
+  0  every image was protected (written now, or already done by an earlier run)
+  1  some inputs were not protected, each listed with its reason (unreadable, not a regular file, an
+     unsupported format, a file in OUTPUT this tool did not write, ...) or only partly (extra frames)
+  2  usage or configuration error: a bad argument, INPUT missing, OUTPUT inside INPUT, two inputs with
+     one output name, a damaged checkpoint (one line, no traceback)
+  3  OUTPUT cannot be written: read-only, under a file, an existing file, no space (one line, what to fix)
+
+A re-run resumes: OUTPUT/.imageprivacy-manifest.json records what was written from which input with
+which generator; only outputs that match it are kept, and a file this tool did not write is never
+overwritten unless --overwrite."""
 
 
 def _positive_int(text: str) -> int:
@@ -23,8 +35,10 @@ def _positive_int(text: str) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("protect", help="protect an image file or a folder of images with a trained generator")
-    p.add_argument("input", help="an image file, or a folder (searched recursively; hidden files are skipped)")
+    p = sub.add_parser("protect", help="protect an image file or a folder of images with a trained generator",
+                       epilog=EXIT_CODES, formatter_class=EpilogHelpFormatter)
+    p.add_argument("input", help="an image file, or a folder (searched recursively, symlinked folders once; "
+                                 "hidden files are skipped)")
     p.add_argument("output", help="a folder for the protected PNGs (or a .png file when INPUT is one file)")
     p.add_argument("--generator", "--checkpoint", dest="generator", required=True,
                    help="a ConfounderGAN generator (train-generator) or any method's checkpoint (fit); methods "
@@ -34,8 +48,8 @@ def add_parser(sub) -> None:
     p.add_argument("--labels-from-folders", action="store_true",
                    help="label-aware protection: take each image's class from INPUT/<class>/... (ConfounderGAN "
                         "then gives each class its own pattern); without it ConfounderGAN needs no labels")
-    p.add_argument("--overwrite-outputs", action="store_true",
-                   help="redo outputs that already exist; without it they are kept and a re-run resumes")
+    p.add_argument("--overwrite", "--overwrite-outputs", dest="overwrite", action="store_true",
+                   help="redo every output and replace any file in the way, even one this tool did not write")
     p.set_defaults(run=run)
 
 
@@ -61,36 +75,58 @@ def _progress_bar():
     return progress, state
 
 
+def describe(protection, checkpoint_sha256: str) -> str:
+    """The one line that says what runs: method (kind), epsilon in 8-bit levels, the checkpoint's hash."""
+    kind = getattr(protection, "kind", None)
+    method = f"{protection.name} ({kind})" if isinstance(kind, str) else protection.name
+    return (f"protecting with {method}, epsilon {protection.epsilon * 255:g}/255, "
+            f"checkpoint sha256 {checkpoint_sha256[:12]}")
+
+
+def rate(summary) -> str:
+    """Images per second, or seconds per image when it is below one (a large photo): never '0.0 images/s'."""
+    if not summary.written or summary.protect_seconds <= 0:
+        return ""
+    per_second = summary.images_per_second
+    return f"; {per_second:.1f} images/s" if per_second >= 1 else f"; {1 / per_second:.1f} s/image"
+
+
 def run(args) -> int:
-    from imageprivacy.protections.unlearnable.protect_folder import plan_outputs, protect_path
     from imageprivacy.protections.checkpoint import load_protection
+    from imageprivacy.protections.unlearnable.protect_folder import plan_outputs, protect_path
+    from imageprivacy.protections.unlearnable.protection_identity import file_sha256
 
     if not Path(args.input).exists():
         return _usage_error(f"input {args.input} does not exist")
-    try:    # refuse a bad OUTPUT before the (slower) generator load
+    try:    # refuse a bad OUTPUT before the (slower) generator load; OutputError (exit 3) goes to cli.main
         plan_outputs(args.input, args.output)
     except ValueError as err:
         return _usage_error(str(err))
     protection = load_protection(args.generator, device=args.device)
+    checkpoint_sha256 = file_sha256(args.generator)
+    print(describe(protection, checkpoint_sha256), flush=True)
     progress, state = _progress_bar()
     try:
         summary = protect_path(protection, args.input, args.output, batch_size=args.batch_size,
-                               progress=progress, overwrite_outputs=args.overwrite_outputs,
-                               use_folder_labels=args.labels_from_folders)
+                               progress=progress, overwrite_outputs=args.overwrite,
+                               use_folder_labels=args.labels_from_folders, checkpoint_sha256=checkpoint_sha256)
     finally:
         if state["bar"] is not None:
             state["bar"].close()
 
-    total = summary.written + summary.resumed + len(summary.skipped)
-    if total == 0:
+    if summary.written + summary.resumed + len(summary.skipped) == 0:
         print(f"no image files ({' '.join(sorted(IMAGE_SUFFIXES))}) found in {args.input}", file=sys.stderr)
         return 0
-    print(f"{summary.written} written, {summary.resumed} already done (resumed), {len(summary.skipped)} skipped "
-          f"in {summary.seconds:.1f} s; {summary.images_per_second:.1f} images/s")
+    print(f"{summary.written} written, {summary.resumed} already done (resumed), {len(summary.skipped)} not "
+          f"protected in {summary.seconds:.1f} s{rate(summary)}")
     if summary.skipped:
-        print("skipped (could not be read; the other images were protected):")
+        print("not protected (the other images were):")
         for rel, reason in summary.skipped:
-            print(f"  {rel}: {reason}")
-    print(f"protected PNGs: {Path(args.output).resolve()}")
+            print(printable(f"  {rel}: {reason}"))
+    if summary.warnings:
+        print("protected, but not all of it:")
+        for rel, message in summary.warnings:
+            print(printable(f"  {rel}: {message}"))
+    print(printable(f"protected PNGs: {Path(args.output).resolve()}"))
     print(JPEG_WARNING)
     return 0 if summary.ok else 1

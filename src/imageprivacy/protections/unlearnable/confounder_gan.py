@@ -25,6 +25,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
+from imageprivacy.errors import CheckpointError
 from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
@@ -51,7 +52,7 @@ class ConfounderGAN(Protection):
         super().__init__(epsilon if epsilon is not None else 8 / 255, device, seed, batch_size)
         self.auto_epsilon = epsilon is None
         config = ConfounderGANConfig(**config) if isinstance(config, dict) else (config or ConfounderGANConfig())
-        self.config = config.with_options(**options)
+        self.config = config.with_options(**options).validate()
         self.generator = None
 
     @property
@@ -164,6 +165,18 @@ class ConfounderGAN(Protection):
             return self.generator.pattern_noise(labels, x.shape[2], x.shape[3])
         return self.generator(x)
 
+    def _row_noise(self, images, labels):
+        """The mixture's noise is a tiled pattern chosen from a small view: computable a stripe of rows at a time
+        (the view is taken one channel at a time). The direct generator needs the whole image: None."""
+        if self.kind != "mixture":
+            return None
+        gen = self.generator
+        if labels is not None:
+            tiles = gen.pattern_tiles()[labels]
+        else:
+            tiles = gen.mixed_tiles(gen.logits_of_view(gen.view_of_uint8(images, self.device)))
+        return lambda r0, r1: gen.noise_rows(tiles, r0, r1, images.shape[3])
+
     def _modules(self):
         return [self.generator] if self.generator is not None else []
 
@@ -181,7 +194,13 @@ class ConfounderGAN(Protection):
 
     @classmethod
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ConfounderGAN":
+        """The fitted method; CheckpointError when the generator's epsilon is not the one the method clips to
+        (an edited file: the noise and the budget it is reported under would disagree)."""
         self, _ = cls._from_meta(meta, device)
+        if abs(self.config.generator.epsilon - self.epsilon) > 1e-9:
+            raise CheckpointError(f"the generator's epsilon {self.config.generator.epsilon:g} is not the protection's "
+                                  f"recorded epsilon {self.epsilon:g} ({self.epsilon * 255:g}/255): the checkpoint was "
+                                  "edited or damaged; refusing it")
         self.generator = build_generator(self.config.generator)
         self.generator.load_state_dict(tensors)
         self.generator.to(self.device).eval()

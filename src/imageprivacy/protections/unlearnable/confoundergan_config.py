@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from imageprivacy.errors import ConfigurationError
-from imageprivacy.nets.generator import GeneratorConfig, documented_field
+from imageprivacy.nets.generator import GeneratorConfig, check_fields, documented_field
 
 
 @dataclass
@@ -55,6 +55,22 @@ class ConfounderGANConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> "ConfounderGANConfig":
+        """ConfigurationError naming the first field out of its range (the generator's included)."""
+        if not isinstance(self.generator, GeneratorConfig):
+            raise ConfigurationError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
+        self.generator.validate()
+        check_fields(self, {"epochs": 0, "fit_batch_size": 1, "f_epochs": 0, "selector_epochs": 0},
+                     positive=("lr_g", "lr_d", "c_ratio", "f_lr", "pattern_lr", "selector_lr", "selector_target"),
+                     non_negative=("alpha", "adv_weight", "label_weight"))
+        if self.f_width is not None:
+            check_fields(self, {"f_width": 1})
+        if self.selector_target > 1:
+            raise ConfigurationError(f"selector_target is a share of images, in (0, 1]; got {self.selector_target}")
+        if not isinstance(self.f_arch, str):
+            raise ConfigurationError(f"f_arch must be a network name, got {self.f_arch!r}")
+        return self
 
 
 def option_names(config_class) -> list[str]:
