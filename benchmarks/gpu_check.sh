@@ -26,8 +26,6 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 OUT="$1"
-mkdir -p "$OUT"
-OUT="$(cd "$OUT" && pwd)"
 
 if [ "$DRY_RUN" = 1 ]; then
   DEVICE=cpu
@@ -43,6 +41,8 @@ else
     exit 1
   fi
 fi
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
 : "${TRAIN_SIZE:=0}" "${TEST_SIZE:=0}" "${VICTIM_EPOCHS:=15}" "${VICTIM_WIDTH:=64}" "${TIME_LIMIT:=540}"
 : "${GENERATOR_EPOCHS:=}" "${PROTECT_BATCH:=16384}"
 : "${METHODS:=clean,classwise,emn,confoundergan,confoundergan-new}"

@@ -17,7 +17,7 @@ def test_without_a_gpu_it_stops_and_says_why(tmp_path):
     done = subprocess.run([str(SCRIPT), str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "no CUDA GPU visible to torch" in done.stderr and "--dry-run" in done.stderr
-    assert not (tmp_path / "out" / "gpu_check.json").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_without_an_output_folder_it_shows_its_usage():

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from imageprivacy.cli.arguments import VerbParser
+from imageprivacy.cli.data_parallel import check_launch
 from imageprivacy.errors import ImagePrivacyError
 
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_launch(args)
         return int(args.run(args) or 0)
     except ImagePrivacyError as err:
         message = " ".join(str(err).splitlines())         # one line, whatever the message holds

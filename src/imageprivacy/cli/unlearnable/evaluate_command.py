@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=None, help="write the per-epoch results here as JSON")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, data_parallel=True)      # torchrun: cli/data_parallel.py
 
 
 def run(args) -> int:

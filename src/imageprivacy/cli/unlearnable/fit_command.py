@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
                    help="a constructor option of the method, e.g. mode=classwise (repeatable)")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, data_parallel=True)      # torchrun: cli/data_parallel.py
 
 
 def run(args) -> int:
