@@ -145,3 +145,10 @@ def test_evaluate_with_defence_mixing_and_adversarial_training(workspace, tmp_pa
     result = json.loads(results.read_text())
     assert result["defence"]["name"] == "bit-depth" and result["recipe"]["mix"] == "mixup"
     assert result["recipe"]["adversarial_epsilon"] == pytest.approx(4 / 255)
+
+
+def test_under_torchrun_a_verb_without_a_data_parallel_path_is_refused(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 2
+    assert "only train-generator, fit and evaluate train data-parallel" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()

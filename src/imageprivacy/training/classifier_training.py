@@ -7,6 +7,10 @@ applied (never the other way round: an EMN-code bug, docs/background.md section 
 Per batch: augment (kornia, by name) -> optional label mixing (`mix`) -> optional PGD adversarial
 examples crafted against the same loss (`adversarial_epsilon` > 0) -> one SGD step. With mixing, PGD
 maximises the soft-target loss of the mixed batch, i.e. it attacks exactly what is being trained.
+
+Under torchrun each rank trains on its part of every batch through DDP (distributed.py says how the
+batches are split and what BatchNorm then sees); on a GPU the forward passes run under bf16 autocast
+and batches are copied through pinned memory (accelerator.py). One process on the CPU is unchanged.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from imageprivacy.errors import ConfigurationError
+from imageprivacy.training import distributed
+from imageprivacy.training.accelerator import mixed_precision, to_device
 from imageprivacy.training.adversarial import pgd_examples
 from imageprivacy.training.augment import build_augmentation
 from imageprivacy.training.mixing import MIXES, mix_batch
@@ -69,7 +75,7 @@ class TrainHistory:
 
 def _as_input(batch: torch.Tensor, device, inputs: str) -> torch.Tensor:
     """A stored batch as model input: uint8 images -> float [0, 1]; feature maps (maybe float16) -> float32."""
-    x = batch.to(device).float()
+    x = to_device(batch, device).float()
     return x / 255.0 if inputs == "images" else x
 
 
@@ -100,10 +106,16 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     device = torch.device(device)
     model.to(device)
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    # Augmentations, mixing weights and PGD starts come from the global generator. Rank r seeds it with
+    # seed + r, or every rank would crop its i-th image exactly as every other rank does; rank 0 (and
+    # one process) keeps the seed's own stream. The weights do not depend on it: DDP starts every rank
+    # from rank 0's (distributed.wrap).
+    torch.manual_seed(seed + distributed.world().rank)
     augment = build_augmentation(recipe.augment, tuple(images.shape[2:])).to(device)
+    net = distributed.wrap(model)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                           weight_decay=recipe.weight_decay)
+    # rank_batches keeps this count under torchrun, so the schedule is one process's.
     steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
     total = max(1, recipe.epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -114,19 +126,20 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         order = torch.randperm(len(images), generator=gen)
         seen = correct = 0
         loss_sum = 0.0
-        for start in range(0, len(images), recipe.batch_size):
-            idx = order[start:start + recipe.batch_size]
+        for idx in distributed.rank_batches(order, recipe.batch_size):
             x = augment(_as_input(images[idx], device, inputs))
-            y = labels[idx].to(device)
-            if recipe.mix:
-                mixed = mix_batch(recipe.mix, x, y)
-                x, loss_fn, y = mixed.images, mixed.loss, mixed.dominant_labels
-            else:
-                loss_fn = partial(F.cross_entropy, target=y)
-            if recipe.adversarial_epsilon > 0:
-                x = pgd_examples(model, x, loss_fn, recipe.adversarial_epsilon, recipe.adversarial_steps)
-            logits = model(x)
-            loss = loss_fn(logits)
+            y = to_device(labels[idx], device)
+            with mixed_precision(device):
+                if recipe.mix:
+                    mixed = mix_batch(recipe.mix, x, y)
+                    x, loss_fn, y = mixed.images, mixed.loss, mixed.dominant_labels
+                else:
+                    loss_fn = partial(F.cross_entropy, target=y)
+                if recipe.adversarial_epsilon > 0:
+                    # The bare model: PGD takes input gradients only, nothing for DDP to average.
+                    x = pgd_examples(model, x, loss_fn, recipe.adversarial_epsilon, recipe.adversarial_steps)
+                logits = net(x)
+                loss = loss_fn(logits)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -134,8 +147,11 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
             seen += len(idx)
             correct += (logits.argmax(1) == y).sum().item()
             loss_sum += loss.item() * len(idx)
+        seen, correct, loss_sum = distributed.all_sum([seen, correct, loss_sum])
         history.train_acc.append(correct / seen)
         history.train_loss.append(loss_sum / seen)
+        # Every rank evaluates the whole test set with the same weights and rank 0's running statistics.
+        distributed.share_rank0_buffers(model)
         if test is not None:
             history.test_acc.append(accuracy(model, test[0], test[1], device, inputs=inputs))
         if progress:

@@ -1,9 +1,13 @@
-"""`imageprivacy evaluate --train PROTECTED_DIR --test TEST_DATA`: what an unauthorized trainer learns."""
+"""`imageprivacy evaluate --train PROTECTED_DIR --test TEST_DATA`: what an unauthorized trainer learns.
+
+Under torchrun the victim trains data-parallel and rank 0 writes the results (cli/data_parallel.py).
+"""
 from __future__ import annotations
 
 import json
 
 from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.data_parallel import data_parallel
 
 
 def add_parser(sub) -> None:
@@ -32,29 +36,36 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=None, help="write the per-epoch results here as JSON")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, data_parallel=True)      # torchrun: cli/data_parallel.py
 
 
 def run(args) -> int:
     from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
     from imageprivacy.data import load_dataset
     from imageprivacy.data.class_alignment import align_to
-    from imageprivacy.experiments.provenance import provenance, write_results
+    from imageprivacy.experiments.provenance import provenance
 
     options = {"size": args.size} if args.size else {}
-    train = load_dataset(args.train, split="train", data_dir=args.data_dir, **options)
-    test = load_dataset(args.test, split="test", data_dir=args.data_dir, **options)
-    train = align_to(train, test)
-    augment = None if args.augment is None else tuple(a for a in args.augment.split(",") if a)
-    recipe = victim_recipe(args.recipe, epochs=args.epochs, width=args.width, arch=args.arch, augment=augment,
-                           mix=args.mix, adversarial_epsilon=args.adversarial_epsilon)
-    result = train_victim(train, test, recipe, device=args.device, seed=args.seed,
-                          progress=progress_printer(args.quiet), defence=args.defence)
-    result = {"train": args.train, "test": args.test, **result, **provenance(args.device)}
+    with data_parallel(args) as writer:
+        train = load_dataset(args.train, split="train", data_dir=args.data_dir, **options)
+        test = load_dataset(args.test, split="test", data_dir=args.data_dir, **options)
+        train = align_to(train, test)
+        augment = None if args.augment is None else tuple(a for a in args.augment.split(",") if a)
+        recipe = victim_recipe(args.recipe, epochs=args.epochs, width=args.width, arch=args.arch, augment=augment,
+                               mix=args.mix, adversarial_epsilon=args.adversarial_epsilon)
+        result = train_victim(train, test, recipe, device=args.device, seed=args.seed,
+                              progress=progress_printer(args.quiet), defence=args.defence)
+        if writer:
+            report({"train": args.train, "test": args.test, **result, **provenance(args.device)}, args.out)
+    return 0
+
+
+def report(result: dict, out: str | None) -> None:
+    from imageprivacy.experiments.provenance import write_results
+
     print("clean test accuracy per epoch: " + ", ".join(f"{a:.3f}" for a in result["test_acc"]))
     print(f"best {result['best_test_acc']:.3f} (epoch {result['best_epoch']}), final {result['final_test_acc']:.3f}")
-    if args.out:
-        print(f"results: {write_results(result, args.out)}")
+    if out:
+        print(f"results: {write_results(result, out)}")
     else:
         print(json.dumps({k: result[k] for k in ("best_test_acc", "final_test_acc")}))
-    return 0

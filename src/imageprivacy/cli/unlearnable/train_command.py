@@ -2,6 +2,7 @@
 
 Its flags are the documented fields of ConfounderGANConfig and of its generator's config, with their
 defaults (protections/unlearnable/confoundergan_config.py): the command line repeats none of them.
+Under torchrun it trains data-parallel and rank 0 writes the checkpoint (cli/data_parallel.py).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import fields
 
 from imageprivacy.cli.arguments import (add_common, add_training_data, budget, load_training_data,
                                         progress_printer)
+from imageprivacy.cli.data_parallel import data_parallel
 from imageprivacy.nets.generator import GENERATORS, GeneratorConfig
 from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig, option_names
 
@@ -38,19 +40,25 @@ def add_parser(sub) -> None:
     add_config_flags(p)
     p.add_argument("--quiet", action="store_true")
     add_common(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, data_parallel=True)      # torchrun: cli/data_parallel.py
 
 
 def run(args) -> int:
     from imageprivacy.protections import ConfounderGAN, save_protection
 
-    data = load_training_data(args)
-    options = {name: getattr(args, name) for cls in OPTIONS for name in option_names(cls)}
-    method = ConfounderGAN(epsilon=args.epsilon, device=args.device, seed=args.seed, **options)
-    method.fit(data, progress=progress_printer(args.quiet))
-    path = save_protection(method, args.out)
-    consistency = method.label_consistency(data)
-    print(f"trained {method!r} on {len(data)} images")
+    with data_parallel(args) as writer:
+        data = load_training_data(args)
+        options = {name: getattr(args, name) for cls in OPTIONS for name in option_names(cls)}
+        method = ConfounderGAN(epsilon=args.epsilon, device=args.device, seed=args.seed, **options)
+        method.fit(data, progress=progress_printer(args.quiet))
+        consistency = method.label_consistency(data)
+        if writer:
+            report(method, save_protection(method, args.out), consistency, len(data))
+    return 0
+
+
+def report(method, path, consistency: float | None, images: int) -> None:
+    print(f"trained {method!r} on {images} images")
     if consistency is not None:
         print(f"label consistency on the training images: {consistency:.3f}")
     selector = method.fit_record.get("selector")
@@ -59,4 +67,3 @@ def run(args) -> int:
         print(f"selector picks the label's pattern for {selector['agreement']:.4f} of the training images "
               f"(target {selector['target']}: {verdict})")
     print(f"generator: {path}")
-    return 0

@@ -16,11 +16,16 @@ Choices the paper leaves open (docs/confoundergan.md says why):
   `protect` clips the written 8-bit pixels to the floor of epsilon * 255 levels.
 - c = c_ratio * epsilon * sqrt(C * H * W): c_ratio 0.8 caps the noise RMS at 0.8 epsilon, which
   keeps the PSNR of 16/255 noise at or above 26 dB.
+
+Under torchrun G and D train through DDP, each rank on its part of every batch (training/distributed.py);
+f is frozen, so every rank just runs its own copy. On a GPU f and D run under bf16 autocast; G, whose
+output is the noise, stays float32 (training/accelerator.py).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +37,8 @@ from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
 from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig
 from imageprivacy.protections.unlearnable.selector_fit import fit_selector
-from imageprivacy.training import TrainRecipe, train_classifier
+from imageprivacy.training import TrainRecipe, distributed, train_classifier
+from imageprivacy.training.accelerator import mixed_precision, to_device
 
 
 def paper_default_epsilon(channels: int, height: int) -> float:
@@ -85,32 +91,38 @@ class ConfounderGAN(Protection):
         gen = torch.Generator().manual_seed(self.seed)
         epochs = []
         label_weight = tr.label_weight if self.kind == "mixture" else 0.0
+        # The mixture's forward is noise_and_logits(x)[0]: one pass of the selector serves both losses.
+        game_g = distributed.wrap(self.generator, "noise_and_logits" if self.kind == "mixture" else "forward")
+        game_d = distributed.wrap(disc)
+        amp = partial(mixed_precision, self.device)      # a fresh context each time it is entered
         progress("stage", {"stage": "training generator", "epochs": tr.epochs})
         for epoch in range(tr.epochs):
             self.generator.train()
             sums = dict.fromkeys(["loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"], 0.0)
             seen = 0
-            for idx in torch.randperm(len(data), generator=gen).split(tr.fit_batch_size):
-                x = data.images[idx].to(self.device).float() / 255.0
-                t = data.labels[idx].to(self.device)
-                if label_weight:      # mixture only: one pass of the selector serves both losses
-                    noise, choice = self.generator.noise_and_logits(x)
-                else:
-                    noise = self.generator(x)
+            for idx in distributed.rank_batches(torch.randperm(len(data), generator=gen), tr.fit_batch_size):
+                x = to_device(data.images[idx], self.device).float() / 255.0
+                t = to_device(data.labels[idx], self.device)
+                noise, choice = game_g(x) if self.kind == "mixture" else (game_g(x), None)
                 protected = (x + noise).clamp(0, 1)
-                real, fake = disc(x), disc(protected.detach())
-                loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                          + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+                with amp():
+                    real, fake = game_d(x), game_d(protected.detach())
+                    loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                              + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
-                logits = f(noise)
-                confounder = F.cross_entropy(logits, t)
+                with amp():
+                    logits = f(noise)
+                confounder = F.cross_entropy(logits.float(), t)
                 if self.kind == "mixture":
                     # Eq. 3 on the label's own pattern as well: it ties pattern k to class k, so the
                     # mixture's choice of pattern gets a gradient that means "which class is this".
-                    own = f(self.generator.pattern_noise(t, h, w))
-                    confounder = confounder + F.cross_entropy(own, t)
+                    # (The bare generator: under DDP the patterns' gradient of this term joins the one
+                    # from game_g's forward before it is averaged, as one backward sums both.)
+                    with amp():
+                        own = f(self.generator.pattern_noise(t, h, w))
+                    confounder = confounder + F.cross_entropy(own.float(), t)
                     if label_weight:
                         # Through f alone the selector fitted only 0.87 of its own 10k training images
                         # (docs/results.md): the images whose noise names another class are the ones a
@@ -118,8 +130,11 @@ class ConfounderGAN(Protection):
                         confounder = confounder + label_weight * F.cross_entropy(choice, t)
                 l2 = noise.flatten(1).norm(dim=1)
                 hinge = F.relu(l2 - bound).mean()
-                judged = disc(protected)
-                adv = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+                with amp():
+                    # The bare discriminator: the gradient G needs flows through it either way, and D's own
+                    # gradient from this loss is thrown away (opt_d zeroes it), so DDP has nothing to average.
+                    judged = disc(protected)
+                adv = F.binary_cross_entropy_with_logits(judged.float(), torch.ones_like(judged, dtype=torch.float))
                 loss_g = confounder + tr.alpha * hinge + tr.adv_weight * adv
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
@@ -130,8 +145,10 @@ class ConfounderGAN(Protection):
                     sums[key] += value.item() * n
                 sums["f_agrees"] += (logits.argmax(1) == t).sum().item()
                 sums["l2_ratio"] += (l2 / (self.epsilon * math.sqrt(c * h * w))).sum().item()
-            epochs.append({k: v / seen for k, v in sums.items()})
+            *totals, seen = distributed.all_sum([*sums.values(), seen])
+            epochs.append({k: v / seen for k, v in zip(sums, totals)})
             progress("epoch", {"epoch": epoch + 1, "epochs": tr.epochs, **epochs[-1]})
+        distributed.share_rank0_buffers(self.generator)
         self.generator.eval()
         self.fit_record = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
         if self.kind == "mixture":

@@ -12,6 +12,14 @@ Left out (its bugs): x + delta outside [0, 1] during surrogate training (here al
 augmentation on some paths only (here never while crafting: the noise must minimise the loss on
 the exact pixels that get written, and victims augment after protection, classifier_training.py).
 Differs: batch 128 for crafting (the official perturbation.py defaults to 512).
+
+Under torchrun (training/distributed.py) the surrogate trains through DDP on each rank's part of every
+batch; the noise update is shared out: each rank descends on its shard of the images, then sample-wise
+noise is put together from the shards (exactly one process's result: the surrogate is in eval mode,
+so each image's descent depends on that image alone) and class-wise noise is the ranks' mean, where one
+process keeps the last batch's mean. The stop accuracy is summed over the ranks' shards, so all stop
+in the same round. On a GPU the surrogate's steps run under bf16 autocast; the descent, which makes
+the noise that is written, stays float32 (training/accelerator.py).
 """
 from __future__ import annotations
 
@@ -22,6 +30,8 @@ from imageprivacy.errors import ConfigurationError, InputShapeError, NotFittedEr
 from imageprivacy.nets import build_net
 from imageprivacy.protections.base import Protection, register
 from imageprivacy.protections.pixel_budget import apply_noise_uint8
+from imageprivacy.training import distributed
+from imageprivacy.training.accelerator import mixed_precision, to_device
 
 MODES = ("samplewise", "classwise")
 
@@ -77,7 +87,7 @@ class ErrorMinimizingNoise(Protection):
         return (delta[y.cpu()] if self.mode == "classwise" else delta[idx]).to(self.device)
 
     def _batch(self, data, idx):
-        return data.images[idx].to(self.device).float() / 255.0, data.labels[idx].to(self.device)
+        return to_device(data.images[idx], self.device).float() / 255.0, to_device(data.labels[idx], self.device)
 
     # ---- the bi-level (min-min) loop -------------------------------------------------------
     def _fit(self, data, progress) -> None:
@@ -92,18 +102,23 @@ class ErrorMinimizingNoise(Protection):
         # Kept on the CPU like the images: a full-set float noise is 4x the uint8 set.
         delta = torch.zeros((self.num_classes if self.mode == "classwise" else n, c, h, w))
         stream, acc, rounds = self._index_stream(n, gen), 0.0, 0
+        net = distributed.wrap(model)
         for rounds in range(1, self.max_rounds + 1):
             model.train().requires_grad_(True)
             for _ in range(self.train_steps):
                 idx = next(stream)
                 x, y = self._batch(data, idx)
-                loss = F.cross_entropy(model((x + self._delta_for(delta, idx, y)).clamp(0, 1)), y)
+                with mixed_precision(self.device):
+                    logits = net((x + self._delta_for(delta, idx, y)).clamp(0, 1))
+                loss = F.cross_entropy(logits.float(), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
                 opt.step()
+            distributed.share_rank0_buffers(model)     # every rank descends against the same surrogate
             model.eval().requires_grad_(False)
-            for idx in torch.randperm(n, generator=gen).split(self.fit_batch_size):
+            mine = distributed.shard(torch.randperm(n, generator=gen), pad=False)
+            for idx in mine.split(self.fit_batch_size):
                 x, y = self._batch(data, idx)
                 eta = self._descend(x, y, self._delta_for(delta, idx, y), self.steps).cpu()
                 if self.mode == "samplewise":
@@ -111,6 +126,7 @@ class ErrorMinimizingNoise(Protection):
                 else:   # each class noise becomes the mean of its samples' updated noise
                     for k in y.unique().cpu():
                         delta[k] = eta[y.cpu() == k].mean(0).clamp(-self.epsilon, self.epsilon)
+            delta = self._join_ranks(delta, mine)
             acc = self._accuracy(data, delta)
             progress("epoch", {"epoch": rounds, "epochs": self.max_rounds, "train_acc": acc})
             if acc >= self.stop_accuracy:
@@ -124,18 +140,29 @@ class ErrorMinimizingNoise(Protection):
                                             name=f"{data.name}+{self.name}")
 
     def _index_stream(self, n: int, gen: torch.Generator):
-        """Minibatches of a reshuffled pass after pass: surrogate steps continue across rounds."""
+        """Minibatches (this rank's part of each) of a reshuffled pass after pass: steps continue across rounds."""
         while True:
-            yield from torch.randperm(n, generator=gen).split(self.fit_batch_size)
+            yield from distributed.rank_batches(torch.randperm(n, generator=gen), self.fit_batch_size)
+
+    def _join_ranks(self, delta: torch.Tensor, mine: torch.Tensor) -> torch.Tensor:
+        """Every rank's noise update in one tensor, on every rank (the update itself in one process)."""
+        if not distributed.world().distributed:
+            return delta
+        if self.mode == "classwise":
+            return distributed.sum_over_ranks(delta) / distributed.world().size
+        # The shards split the images: each rank gives its own images' noise and zeros elsewhere.
+        own = torch.zeros_like(delta)
+        own[mine] = delta[mine]
+        return distributed.sum_over_ranks(own)
 
     @torch.no_grad()
     def _accuracy(self, data, delta: torch.Tensor) -> float:
         correct = 0
-        for idx in torch.arange(len(data)).split(self.fit_batch_size):
+        for idx in distributed.shard(torch.arange(len(data)), pad=False).split(self.fit_batch_size):
             x, y = self._batch(data, idx)
             logits = self.surrogate((x + self._delta_for(delta, idx, y)).clamp(0, 1))
             correct += (logits.argmax(1) == y).sum().item()
-        return correct / max(1, len(data))
+        return distributed.all_sum([correct])[0] / max(1, len(data))
 
     def fitted_protection(self):
         """The training set protected with the noise crafted during fit (uint8 ImageSet)."""

@@ -7,6 +7,10 @@ through the paper's losses agreed with the labels for 0.86-0.91 of its own train
 (docs/results.md). So after the GAN game the selector (its encoder and head; the patterns stay as
 the game left them) is trained on CE(selector(x), label) until it agrees with `target` of the
 labels, or for `epochs` at most: in-distribution protection is fitting, not generalising.
+
+Under torchrun the selector trains through DDP on each rank's part of every batch, and the agreement
+is counted over the ranks' shards and summed, so every rank stops after the same epoch
+(training/distributed.py).
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.training import distributed
+from imageprivacy.training.accelerator import to_device
+
 
 @torch.no_grad()
 def selector_agreement(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor, device,
@@ -23,10 +30,10 @@ def selector_agreement(generator: nn.Module, images: torch.Tensor, labels: torch
     """Share of uint8 `images` whose selected pattern (eval mode, as `protect` picks it) is their label's."""
     generator.eval()
     hits = 0
-    for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device).float() / 255.0
-        hits += (generator.mixing_logits(x).argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
-    return hits / max(1, len(images))
+    for idx in distributed.shard(torch.arange(len(images)), pad=False).split(batch_size):
+        x = to_device(images[idx], device).float() / 255.0
+        hits += (generator.mixing_logits(x).argmax(1).cpu() == labels[idx]).sum().item()
+    return distributed.all_sum([hits])[0] / max(1, len(images))
 
 
 def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int, lr: float,
@@ -45,23 +52,32 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gen = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
-        generator.train()
-        loss_sum, seen = 0.0, 0
-        for idx in torch.randperm(len(images), generator=gen).split(batch_size):
-            x = images[idx].to(device).float() / 255.0
-            loss = F.cross_entropy(generator.mixing_logits(x), labels[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum, seen = loss_sum + loss.item() * len(idx), seen + len(idx)
-        row = {"epoch": epoch + 1, "loss": loss_sum / seen}
-        if 2 * (epoch + 1) >= epochs:
-            agreement = row["agreement"] = selector_agreement(generator, images, labels, device)
-        record["epochs"].append(row)
-        progress("epoch", {"stage": "selector", "epoch": epoch + 1, "epochs": epochs, **row})
-        if agreement >= target:
-            break
+    # The patterns are not trained here and take no part in the selector's logits: frozen for the stage,
+    # as DDP needs every parameter it holds to get a gradient in every step.
+    generator.patterns.requires_grad_(False)
+    try:
+        selector = distributed.wrap(generator, "mixing_logits")
+        for epoch in range(epochs):
+            generator.train()
+            loss_sum, seen = 0.0, 0
+            for idx in distributed.rank_batches(torch.randperm(len(images), generator=gen), batch_size):
+                x = to_device(images[idx], device).float() / 255.0
+                loss = F.cross_entropy(selector(x), to_device(labels[idx], device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                loss_sum, seen = loss_sum + loss.item() * len(idx), seen + len(idx)
+            loss_sum, seen = distributed.all_sum([loss_sum, seen])
+            distributed.share_rank0_buffers(generator)
+            row = {"epoch": epoch + 1, "loss": loss_sum / seen}
+            if 2 * (epoch + 1) >= epochs:
+                agreement = row["agreement"] = selector_agreement(generator, images, labels, device)
+            record["epochs"].append(row)
+            progress("epoch", {"stage": "selector", "epoch": epoch + 1, "epochs": epochs, **row})
+            if agreement >= target:
+                break
+    finally:
+        generator.patterns.requires_grad_(True)
     generator.eval()
     return {**record, "agreement": agreement, "reached": agreement >= target}
