@@ -1,10 +1,11 @@
 """Reconstructors of the DPF paper: names, output size and range, training on features."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from imageprivacy.attacks.dpf.reconstructors import (STRAW_MAN, UNSEEN, ReconstructorSpec, build_reconstructor,
                                                      load_reconstructor, save_reconstructor)
-from imageprivacy.attacks.reconstructor_training import train_reconstructor
+from imageprivacy.attacks.reconstructor_training import train_reconstructor, validation_loss
 from imageprivacy.errors import CheckpointError, InputShapeError
 
 
@@ -59,3 +60,33 @@ def test_training_lowers_l1_and_round_trips(tmp_path):
     assert torch.equal(loaded(x), model.eval()(x)) and config["run"] == "k" and config["name"] == "px2s2"
     with pytest.raises(CheckpointError):
         load_reconstructor(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize("feature_shape", [(8, 8, 8), (16, 4, 4), (4, 16, 16), (16, 7, 7), (8, 3, 3)])
+def test_upsampling_decoder_is_image_sized_and_round_trips(feature_shape, tmp_path):
+    model = build_reconstructor("u16", feature_shape, (1, 16, 16))
+    out = model(torch.rand(3, *feature_shape) * 4)
+    assert type(model).__name__ == "UpsamplingDecoder" and out.shape == (3, 1, 16, 16)
+    assert out.min() > 0 and out.max() < 1                  # a sigmoid head
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    loaded, config = load_reconstructor(save_reconstructor(model, tmp_path / "u.safetensors", {"run": "k"}))
+    x = torch.rand(2, *feature_shape)
+    assert torch.equal(loaded(x), model.eval()(x)) and config["name"] == "u16"
+    with pytest.raises(ValueError, match="u<channels>"):
+        build_reconstructor("v16", feature_shape, (1, 16, 16))
+
+
+def test_early_stopping_keeps_the_best_epoch_and_its_curve():
+    gen = torch.Generator().manual_seed(0)
+    images = (torch.rand(48, 1, 16, 16, generator=gen) * 255).to(torch.uint8)
+    featurize = torch.nn.AvgPool2d(4)
+    model = build_reconstructor("u8", (1, 4, 4), (1, 16, 16))
+    history = train_reconstructor(model, featurize, images[:32], epochs=30, batch_size=16, lr=3e-2,
+                                  validation=images[32:], patience=2)
+    stop = history["early_stopping"]
+    assert len(history["l1"]) == len(history["val_l1"]) == stop["epochs_run"] <= 30
+    assert stop["best"] == min(history["val_l1"]) and history["val_l1"][stop["best_epoch"] - 1] == stop["best"]
+    # the weights returned are the best epoch's: their validation loss is the recorded best
+    assert validation_loss(model, featurize, images[32:], F.l1_loss) == pytest.approx(stop["best"], rel=1e-5)
+    if stop["stopped_early"]:
+        assert stop["epochs_run"] - stop["best_epoch"] == 2

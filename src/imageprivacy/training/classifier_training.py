@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -93,11 +94,14 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, devic
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, recipe: TrainRecipe,
                      device="cpu", seed: int = 0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
-                     progress=None, inputs: str = "images") -> TrainHistory:
+                     progress=None, inputs: str = "images",
+                     after_epoch: Callable[[int, nn.Module], bool] | None = None) -> TrainHistory:
     """Train `model` in place on uint8 (N, C, H, W) images; test accuracy after every epoch.
 
     inputs="features" trains on float feature maps instead (DPF's phi3 and attackers): no image
     augmentation then, since a crop of a feature map is not the features of a cropped image.
+    `after_epoch(epoch, model)` runs after every epoch (1-based, model in eval mode); True stops training
+    there (early stopping, training.early_stopping). It sees the same weights on every rank.
     """
     if inputs not in ("images", "features"):
         raise ConfigurationError(f"inputs must be 'images' or 'features', got {inputs!r}")
@@ -157,5 +161,9 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         if progress:
             progress("epoch", {"epoch": epoch + 1, "epochs": recipe.epochs, "train_acc": history.train_acc[-1],
                                "test_acc": history.test_acc[-1] if history.test_acc else None})
+        if after_epoch is not None:
+            model.eval()
+            if after_epoch(epoch + 1, model):
+                break
     model.eval()
     return history

@@ -6,7 +6,8 @@ Names follow the paper: `{p|r}x{B}s{S}[-c]`.
 - x{B}: B blocks before each upscaling; s{S}: each upscaling multiplies the side by S.
 - -c: the output is clamped to [0, 1]; without it, min-max normalised per image (paper 4.2).
 The straw man used to train the DPF is px2s2; px4s2, rx2s2, rx4s2, rx4s4, rx2s2-c are the
-reconstructors the DPF never sees (Fig. 7). Any name of this pattern builds.
+reconstructors the DPF never sees (Fig. 7). Any name of this pattern builds, and so does `u<C>`, a
+decoder built unlike this family (upsampling_decoder.py, issue 16's independent attacker).
 
 Where the paper is silent (our choices):
 - "Inverse" is read as the decoder mirror of a ResNet stage: channels shrink as resolution grows.
@@ -29,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imageprivacy.attacks.dpf.upsampling_decoder import UpsamplingDecoder, decoder_width
 from imageprivacy.errors import ConfigurationError, InputShapeError
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
 
@@ -50,7 +52,8 @@ class ReconstructorSpec:
     def parse(cls, name: str) -> "ReconstructorSpec":
         match = _NAME.match(name)
         if not match or int(match[2]) < 1 or int(match[3]) < 2:
-            raise ConfigurationError(f"unknown reconstructor {name!r}: write [p|r]x<blocks>s<scale>[-c], e.g. px2s2")
+            raise ConfigurationError(f"unknown reconstructor {name!r}: write [p|r]x<blocks>s<scale>[-c], e.g. px2s2, "
+                                     f"or u<channels>, e.g. u64")
         return cls(match[1] == "r", int(match[2]), int(match[3]), match[4] is not None)
 
 
@@ -115,16 +118,19 @@ class Reconstructor(nn.Module):
         return y.clamp(0.0, 1.0) if self.spec.clamp else min_max_normalise(y)
 
 
-def build_reconstructor(name: str, feature_shape, image_shape) -> Reconstructor:
+def build_reconstructor(name: str, feature_shape, image_shape) -> nn.Module:
+    """A reconstructor by name: `[p|r]x<B>s<S>[-c]` (this module) or `u<C>` (upsampling_decoder.py)."""
+    if decoder_width(name) is not None:
+        return UpsamplingDecoder(name, tuple(feature_shape), tuple(image_shape))
     return Reconstructor(name, tuple(feature_shape), tuple(image_shape))
 
 
-def save_reconstructor(reconstructor: Reconstructor, path: str | Path, extra: dict | None = None) -> Path:
+def save_reconstructor(reconstructor: nn.Module, path: str | Path, extra: dict | None = None) -> Path:
     return save_module(path, reconstructor, KIND, {**reconstructor.config(), **(extra or {})})
 
 
-def load_reconstructor(path: str | Path, device="cpu") -> tuple[Reconstructor, dict]:
+def load_reconstructor(path: str | Path, device="cpu") -> tuple[nn.Module, dict]:
     """(reconstructor in eval mode, its config including any `extra` saved with it)."""
     tensors, config = read_tensors(path, KIND)
-    model = Reconstructor(config["name"], tuple(config["feature_shape"]), tuple(config["image_shape"]))
+    model = build_reconstructor(config["name"], tuple(config["feature_shape"]), tuple(config["image_shape"]))
     return load_state(model, tensors, path).to(device).eval(), config

@@ -26,9 +26,11 @@ def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, params: MSSSI
 def train_msssim_reconstructor(model: nn.Module, featurize: Callable[[torch.Tensor], torch.Tensor],
                                images: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
                                params: MSSSIMParams | None = None, device="cpu", seed: int = 0,
-                               progress=None) -> dict:
-    """Adam on L(AR1) over uint8 (N, C, H, W) `images`; returns {"loss": per-epoch mean}."""
+                               progress=None, validation: torch.Tensor | None = None,
+                               patience: int | None = None) -> dict:
+    """Adam on L(AR1) over uint8 (N, C, H, W) `images`; returns {"loss": per-epoch mean} (and "val_loss", with
+    early stopping on it, given held-out `validation` images and `patience`: attacks.reconstructor_training)."""
     params = params or MSSSIMParams.for_size(*images.shape[2:])
     return train_reconstructor(model, featurize, images, epochs, batch_size, lr, device, seed, progress,
                                loss=partial(reconstruction_loss, params=params), key="loss",
-                               label="reconstructor loss 1 - MS-SSIM")
+                               label="reconstructor loss 1 - MS-SSIM", validation=validation, patience=patience)
