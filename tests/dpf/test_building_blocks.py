@@ -106,14 +106,14 @@ def _tiny_models(seed=0):
     return phi1, phi2, feature_shape(phi1, (1, 16, 16))
 
 
-@pytest.mark.parametrize("objective", ["ssim", "random-labels"])
+@pytest.mark.parametrize("objective", ["ssim", "decorrelation", "random-labels"])
 def test_dpf_training_moves_only_p(objective):
     from imageprivacy.attacks.dpf.reconstructors import build_reconstructor
 
     data = make_imageset(n=32)
     phi1, phi2, shape = _tiny_models()
-    byproduct = (build_reconstructor("px2s2", shape, (1, 16, 16)) if objective == "ssim"
-                 else split_at(build_net("resnet18", 1, 4, width=4), "conv3_1").classifier)
+    byproduct = (split_at(build_net("resnet18", 1, 4, width=4), "conv3_1").classifier if objective == "random-labels"
+                 else build_reconstructor("px2s2", shape, (1, 16, 16)))
     frozen = {k: v.clone() for k, v in [*phi2.state_dict().items(), *byproduct.state_dict().items()]}
     poison = DeepPoisoningFunction(DPFConfig(channels=shape[0], objective=objective, epochs=2, batch_size=16))
     before = [p.clone() for p in poison.parameters()]
@@ -175,3 +175,68 @@ def test_poisoning_function_fits_like_a_protection():
     # fit is the training loop: from the same start and seed, the same history and the same P
     assert poison.fit_record == history and len(history["loss"]) == 2
     assert all(torch.equal(a, b) for a, b in zip(poison.state_dict().values(), direct.state_dict().values()))
+
+
+def test_decorrelation_cannot_be_won_by_inversion_or_a_remap():
+    from imageprivacy.protections.dpf.byproduct_losses import decorrelation_term, pearson_correlation
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 16, 16, generator=gen)
+    r = (0.7 * x + 0.1 * torch.rand(x.shape, generator=gen)).clamp(0, 1)
+    corr = pearson_correlation(r, x)
+    assert torch.allclose(pearson_correlation(0.3 * r + 0.2, x), corr, atol=1e-5)
+    assert torch.allclose(pearson_correlation(1 - r, x), -corr, atol=1e-5)
+    assert torch.equal(pearson_correlation(torch.full_like(x, 0.5), x), torch.zeros(4))
+    # the negative image is exactly as penalised as the image: the two SSIM signs swap, |corr| stays
+    assert decorrelation_term(1 - r, x, 1.0).item() == pytest.approx(decorrelation_term(r, x, 1.0).item(), abs=1e-5)
+    noise = torch.rand(x.shape, generator=gen)
+    assert decorrelation_term(noise, x, 1.0) < 0.2 < decorrelation_term(r, x, 1.0)
+    assert decorrelation_term(r, x, 0.0).item() == pytest.approx(corr.abs().mean().item(), abs=1e-6)
+
+
+def test_dpf_trains_against_an_ensemble_and_refreshes_it():
+    from imageprivacy.attacks.dpf.reconstructors import build_reconstructor
+
+    data = make_imageset(n=32)
+    phi1, phi2, shape = _tiny_models()
+    ensemble = [build_reconstructor(name, shape, (1, 16, 16)) for name in ("px2s2", "u8")]
+    calls = []
+
+    def refresh(epoch, poison):
+        calls.append((epoch, poison.training))
+        return [build_reconstructor("u8", shape, (1, 16, 16))]
+    poison = DeepPoisoningFunction(DPFConfig(channels=shape[0], epochs=3, batch_size=16, refresh_every=2))
+    history = train_poisoning_function(poison, phi1, phi2, ensemble, data.images, data.labels, refresh=refresh)
+    assert calls == [(2, False)] and history["refreshed_at"] == [2]         # P handed over in eval mode
+    assert [len(each) for each in history["byproduct_each"]] == [2, 2, 1]
+    assert history["byproduct"][0] == pytest.approx(sum(history["byproduct_each"][0]) / 2)
+    assert all(p.requires_grad for m in ensemble for p in m.parameters())
+    with pytest.raises(ValueError, match="refresh_on"):
+        DPFConfig(channels=4, refresh_on="both")
+    with pytest.raises(ValueError, match="decoders"):
+        DPFConfig(channels=4, decoders=())
+    assert DPFConfig.from_dict({"channels": 4, "decoders": ["u8"]}).decoders == ("u8",)
+
+
+def test_decorrelating_dpf_beats_the_straw_man_as_an_attacker_scores_it():
+    """Toy data: after P, the best of raw / negative / affine SSIM of psi falls well below its clean level."""
+    from imageprivacy.attacks.dpf.reconstructors import build_reconstructor
+    from imageprivacy.attacks.reconstructor_training import reconstruct, train_reconstructor
+    from imageprivacy.metrics.attacker_side import IntensityRemap, attacker_side_scores
+
+    data, public = make_imageset(n=64), make_imageset(n=64, seed=5)
+    phi1, phi2, shape = _tiny_models()
+    psi = build_reconstructor("px2s2", shape, (1, 16, 16))
+    train_reconstructor(psi, phi1, public.images, epochs=8, batch_size=16, lr=1e-2)
+    labels = phi2(phi1(data.float())).argmax(1)
+    poison = DeepPoisoningFunction(DPFConfig(channels=shape[0], epochs=4, batch_size=16, lr=1e-2))
+    assert poison.config.objective == "decorrelation"
+    train_poisoning_function(poison, phi1, phi2, psi, data.images, labels)
+    with torch.no_grad():
+        original, public_features = phi1(data.float()), phi1(public.float())
+        poisoned = poison(original)
+    remap = IntensityRemap.fit(reconstruct(psi, public_features), public.float())
+    before = attacker_side_scores(reconstruct(psi, original), data.float(), remap)["best"]["ssim"]
+    after = attacker_side_scores(reconstruct(psi, poisoned), data.float(), remap)["best"]["ssim"]
+    agreement = (phi2(poisoned).argmax(1) == labels).float().mean().item()
+    assert after < before - 0.2 and agreement >= 0.9, (before, after, agreement)

@@ -24,25 +24,44 @@ from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
 from imageprivacy.protections.dpf.dpf_training import train_poisoning_function
 
 KIND = "deep-poisoning-function"
-OBJECTIVES = ("ssim", "random-labels")
+OBJECTIVES = ("decorrelation", "ssim", "random-labels")
+REFRESH_ON = ("clean", "poisoned")
 
 
 @dataclass
 class DPFConfig:
+    """P's architecture and how it is trained. The paper's DPF: objective "ssim", decoders ("px2s2",).
+
+    `decoders` names the frozen reconstructors P is trained against ("px2s2" is the straw man psi; the caller
+    builds and trains them, attacks/dpf/reconstructors.py). `refresh_every` > 0: every that many epochs the
+    caller retrains them from a new initialisation for `refresh_epochs` epochs on public images, featurized
+    by phi1 ("clean", as the evaluation's attackers are) or by phi1 then the current P ("poisoned": an
+    adversary who knows P, the stronger and costlier opponent).
+    """
     channels: int                     # of the features at the hook (P keeps them)
     blocks: int = 4
     reduction: int = 4
-    objective: str = "ssim"           # "ssim": minimise SSIM(psi(P(f)), x); "random-labels": paper 4.4
+    objective: str = "decorrelation"  # byproduct_losses.py: "decorrelation", the paper's "ssim", "random-labels"
     lam: float = 1.0                  # weight of the byproduct term (paper: 1.0)
     epochs: int = 5
     lr: float = 1e-3                  # Adam (the paper names no optimiser)
     batch_size: int = 128
+    ssim_weight: float = 1.0          # "decorrelation": weight of the two SSIM terms beside |corr|
+    decoders: tuple[str, ...] = ("px2s2", "u32")
+    refresh_every: int = 0            # epochs; 0: the decoders stay as trained before P
+    refresh_epochs: int = 1
+    refresh_on: str = "clean"
 
     def __post_init__(self) -> None:
+        self.decoders = tuple(self.decoders)
         if self.objective not in OBJECTIVES:
             raise ConfigurationError(f"unknown DPF objective {self.objective!r}; known: {', '.join(OBJECTIVES)}")
-        for name in ("channels", "blocks", "reduction", "epochs", "batch_size"):
-            if int(getattr(self, name)) < (0 if name == "epochs" else 1):
+        if self.refresh_on not in REFRESH_ON:
+            raise ConfigurationError(f"unknown DPF refresh_on {self.refresh_on!r}; known: {', '.join(REFRESH_ON)}")
+        if not self.decoders:
+            raise ConfigurationError("DPFConfig.decoders names no reconstructor to train P against")
+        for name in ("channels", "blocks", "reduction", "epochs", "batch_size", "refresh_every", "refresh_epochs"):
+            if int(getattr(self, name)) < (0 if name in ("epochs", "refresh_every") else 1):
                 raise ConfigurationError(f"DPFConfig.{name} must be positive, got {getattr(self, name)}")
 
     @classmethod
@@ -72,13 +91,14 @@ class DeepPoisoningFunction(nn.Module):
         self.blocks = nn.Sequential(*[PoisonBlock(config.channels, config.reduction) for _ in range(config.blocks)])
         self.fit_record: dict = {}          # per-epoch loss terms of the last fit
 
-    def fit(self, featurize, classifier: nn.Module, byproduct: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+    def fit(self, featurize, classifier: nn.Module, byproduct, images: torch.Tensor, labels: torch.Tensor,
             private_labels: torch.Tensor | None = None, device="cpu", seed: int = 0,
-            progress=None) -> "DeepPoisoningFunction":
-        """Train P in place behind `featurize` against the frozen classifier and byproduct (dpf_training.py);
-        returns self, like a protection's fit. Applying it is calling it: P(features)."""
+            progress=None, refresh=None) -> "DeepPoisoningFunction":
+        """Train P in place behind `featurize` against the frozen classifier and byproduct model(s)
+        (dpf_training.py); returns self, like a protection's fit. Applying it is calling it: P(features)."""
         self.fit_record = train_poisoning_function(self, featurize, classifier, byproduct, images, labels,
-                                                   private_labels, device=device, seed=seed, progress=progress)
+                                                   private_labels, device=device, seed=seed, progress=progress,
+                                                   refresh=refresh)
         return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
