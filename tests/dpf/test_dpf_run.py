@@ -121,7 +121,27 @@ def test_evaluate_writes_every_table_and_resumes(trained_run):
     assert set(results["reusability"]["phi3"]) >= {"new_images", "poisoned"}
     assert set(results["secondary_attack"]) == {"obfuscator_released", "partial_release_best"}
     assert set(results["random_labels"]["attacker_fine_top1"]) == {"straw_man", "fresh"}
-    assert results["content_free"]["blank (all black)"]["l1"] > 0
+    refs = results["content_free"]
+    assert set(refs) == {"blank (all black)", "best constant", "mean public image", "mean image of the right class"}
+    assert refs["best constant"]["ssim"] >= refs["blank (all black)"]["ssim"] > 0
+    for name, row in results["unseen_reconstructors"].items():
+        side = row["poisoned"]["attacker_side"]
+        assert side["ssim"] >= row["poisoned"]["ssim"] and side["l1"] <= row["poisoned"]["l1"] + 1e-9
+        assert set(row["poisoned"]["attacker_variant"].values()) <= {"raw", "negative", "affine"}
+        if name != "px2s2 (psi)":         # the attackers trained until their validation L1 stopped falling
+            training = row["training"]
+            assert len(training["val_l1"]) == training["early_stopping"]["epochs_run"] >= 1
+    curve = results["privacy_utility"]
+    assert [p["knob"] for p in curve["series"]["DPF"]] == [0.1, 0.3, 1.0, 3.0]
+    assert [p["knob"] for p in curve["series"]["noise only"]] == [0.25, 0.5, 1.0, 2.0]
+    none = curve["series"]["no defence"][0]
+    assert none["task_accuracy"] == results["classification"]["original"]["top1"]
+    assert none["leakage"]["ssim"] == max(r["original"]["attacker_side"]["ssim"]
+                                          for r in results["unseen_reconstructors"].values())
+    assert curve["measures"][0]["floor"] == max(r["ssim"] for r in refs.values())
+    assert (trained_run / "eval" / "curve" / "lambda=0.1.safetensors").is_file()
+    assert (trained_run / "work" / "decoders" / "u32.safetensors").is_file()
+    assert len(results["training"]["dpf"]["byproduct_each"][0]) == 2          # psi and u32
     assert (trained_run / "images.safetensors").is_file() and results["image_grid"]["rows"][0] == "raw"
     stamp = (trained_run / "eval" / "reconstructors" / "rx4s4.safetensors").stat().st_mtime_ns
     again = evaluate_dpf_run(trained_run)     # every stage cached: same numbers, no file retrained
@@ -153,8 +173,11 @@ def test_cli_train_resumes_then_evaluate_writes_the_report(trained_run, idx_dir,
     assert args.run(args) == 0
     assert "report:" in capsys.readouterr().out
     report = (run_dir / "report.md").read_text()
-    for heading in ("Targets", "Table 1", "Table 2", "Table 3", "Reusability", "Fig. 6"):
+    for heading in ("Targets (issue 16)", "Table 1", "Table 2", "Table 3", "Reusability", "Fig. 6", "attacker-side",
+                    "content-free", "validation L1 stops falling", "Privacy-utility curve"):
         assert heading in report
+    assert (run_dir / "dpf_privacy_utility.png").stat().st_size > 1000
+    assert (run_dir / "dpf_attacker_curves.png").stat().st_size > 1000
     assert "Table 4" not in report and "4.4" not in report and (run_dir / "dpf_images.png").stat().st_size > 1000
     with pytest.raises(SystemExit):
         parser.parse_args(["dpf", "train", "fashion-mnist", "--out", "x", "--private-classes", "a,b"])
@@ -163,19 +186,40 @@ def test_cli_train_resumes_then_evaluate_writes_the_report(trained_run, idx_dir,
 def test_targets_are_checked_against_the_issue_thresholds():
     from imageprivacy.report.dpf.targets import check_targets
 
-    def scores(ssim):
-        return {"l1": 0.1, "ssim": ssim, "ssim_to_inverted": 0.0}
+    def scores(raw, attacker, variant="raw"):
+        return {"l1": 0.1, "ssim": raw, "attacker_side": {"ssim": attacker}, "attacker_variant": {"ssim": variant}}
     results = {"classification": {"original": {"top1": 0.90}, "poisoned": {"top1": 0.895}},
-               "reconstruction": {"original": scores(0.7), "poisoned": scores(0.01)},
-               "unseen_reconstructors": {"px2s2 (psi)": {"original": scores(0.7), "poisoned": scores(0.01)},
-                                         "rx4s4": {"original": scores(0.6), "poisoned": scores(0.2)}},
+               "content_free": {"blank (all black)": {"ssim": 0.18, "l1": 0.3}, "best constant": {"ssim": 0.20}},
+               "reconstruction": {"original": scores(0.7, 0.7), "poisoned": scores(-0.2, 0.21, "negative")},
+               "unseen_reconstructors": {"px2s2 (psi)": {"original": scores(0.7, 0.7), "poisoned": scores(0.1, 0.1)},
+                                         "rx4s4": {"original": scores(0.6, 0.6), "poisoned": scores(0.2, 0.25)}},
                "reusability": {"phi": {"top1": 0.90}, "phi3": {"new_images": {"top1": 0.85}}}}
-    assert [c.met for c in check_targets(results)] == [True, True, False, False]
-    assert "rx4s4" in check_targets(results)[2].measured
-    assert "all-black" not in check_targets(results)[2].measured and "negative" not in check_targets(results)[1].measured
-    # The floor a blank image gets, and a psi that wins SSIM by drawing negatives, are spelled out.
-    results["content_free"] = {"blank (all black)": scores(0.18)}
-    results["reconstruction"]["poisoned"]["ssim_to_inverted"] = 0.4
     checks = check_targets(results)
-    assert "all-black image scores 0.1800" in checks[2].measured
-    assert "SSIM to the negative image is 0.4000" in checks[1].measured and checks[1].met
+    # psi drew negatives: raw -0.2, but flipped 0.21, within 0.02 of the best constant's 0.20; rx4s4 is not
+    assert [c.met for c in checks] == [True, False, True, False]
+    assert "rx4s4 0.2500" in checks[1].measured and "best constant 0.2000" in checks[1].measured
+    assert "negative" in checks[2].measured and "raw -0.2000" in checks[2].measured
+    results["unseen_reconstructors"]["rx4s4"]["poisoned"] = scores(0.2, 0.219)
+    assert check_targets(results)[1].met
+    del results["content_free"]
+    assert check_targets(results)[1].met is None
+
+
+def test_fashion_mnist_needs_no_flags():
+    import argparse
+
+    from imageprivacy.cli.dpf import commands as dpf_command
+
+    parser = argparse.ArgumentParser(prog="imageprivacy")
+    dpf_command.add_parser(parser.add_subparsers(dest="command", required=True))
+    cfg = dpf_command.config_from_args(parser.parse_args(["dpf", "train", "fashion-mnist", "--out", "x"]))
+    assert cfg == DPFExperimentConfig()
+    assert cfg.dpf_objective == "decorrelation" and cfg.dpf_decoders == ("px2s2", "u32") and "u64" in cfg.unseen_reconstructors
+    paper = parser.parse_args(["dpf", "train", "fashion-mnist", "--out", "x", "--dpf-objective", "ssim",
+                               "--dpf-decoders", "px2s2", "--curve-lambdas", "", "--curve-noise", ""])
+    cfg = dpf_command.config_from_args(paper)
+    assert (cfg.dpf_objective, cfg.dpf_decoders, cfg.curve_lambdas, cfg.curve_noise) == ("ssim", ("px2s2",), (), ())
+    with pytest.raises(ValueError, match="reconstructor"):
+        DPFExperimentConfig(dpf_decoders=("px2s2", "unet"))
+    with pytest.raises(ValueError, match="attack_val_fraction"):
+        DPFExperimentConfig(attack_val_fraction=1.0)

@@ -61,3 +61,39 @@ def protection_grid(images: dict[str, torch.Tensor], epsilon: float, path: Path,
                 ax.imshow(img.transpose(1, 2, 0).clip(0, 1))
         axes[r][0].set_title(label, fontsize=7, loc="left")
     return save_figure(fig, path)
+
+
+def training_curves(curves: dict[str, list[float]], path: Path, ylabel: str, title: str = "") -> Path:
+    """One line per attacker: its validation score per epoch (the early-stopping curve)."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for name, values in curves.items():
+        ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=name)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def privacy_utility_figure(curve: dict, path: Path) -> Path:
+    """Task accuracy against each leakage measure of `curve` (experiments' privacy_utility), one panel each.
+
+    Every series is a line over its knob (labelled at each point); a one-point series ("no defence") a star;
+    each measure's floor (content-free reference or guessing level) a dotted vertical line.
+    """
+    measures = curve["measures"]
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.0 * len(measures), 3.8), squeeze=False)
+    for ax, measure in zip(axes[0], measures):
+        for name, points in curve["series"].items():
+            points = [p for p in points if p["leakage"].get(measure["key"]) is not None]
+            if not points:
+                continue
+            xs = [p["leakage"][measure["key"]] for p in points]
+            ys = [p["task_accuracy"] for p in points]
+            ax.plot(xs, ys, "*" if len(points) == 1 else "o-", ms=10 if len(points) == 1 else 4, label=name)
+            for x, y, p in zip(xs, ys, points):
+                if p["knob"] is not None:
+                    ax.annotate(f"{p['knob']:g}", (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        if measure.get("floor") is not None:
+            ax.axvline(measure["floor"], color="grey", ls=":", lw=1, label=measure.get("floor_name", "floor"))
+        ax.set(xlabel=measure["label"], ylabel=curve["task"])
+        ax.legend(fontsize=7)
+    return save_figure(fig, path)

@@ -118,6 +118,12 @@ class Reconstructor(nn.Module):
         return y.clamp(0.0, 1.0) if self.spec.clamp else min_max_normalise(y)
 
 
+def check_reconstructor_name(name: str) -> None:
+    """ConfigurationError unless `name` builds a reconstructor (either family)."""
+    if decoder_width(name) is None:
+        ReconstructorSpec.parse(name)
+
+
 def build_reconstructor(name: str, feature_shape, image_shape) -> nn.Module:
     """A reconstructor by name: `[p|r]x<B>s<S>[-c]` (this module) or `u<C>` (upsampling_decoder.py)."""
     if decoder_width(name) is not None:

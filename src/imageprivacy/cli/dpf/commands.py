@@ -2,10 +2,25 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from imageprivacy.cli.arguments import add_common, device, progress_printer
-from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups, parse_groups
+from imageprivacy.data.class_groups import format_groups, parse_groups
 from imageprivacy.errors import DatasetError
+from imageprivacy.experiments.dpf.run import DPFExperimentConfig
+from imageprivacy.protections.dpf.poisoning_function import OBJECTIVES, REFRESH_ON
+
+
+def _default(name: str):
+    """The config's default, so the command line and the Python API cannot drift apart."""
+    return next(f.default for f in fields(DPFExperimentConfig) if f.name == name)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -38,25 +53,48 @@ def add_parser(sub) -> None:
     t.add_argument("data", help="a labelled data set with train and test splits (fashion-mnist, cifar10, ...)")
     t.add_argument("--data-dir", default=None)
     t.add_argument("--out", required=True, help="the run folder (re-running resumes it)")
-    t.add_argument("--hook", default="conv3_1", help="where phi1 ends: conv2_1, conv2_3, conv3_1, conv4_1, ...")
-    t.add_argument("--backbone", default="resnet18")
-    t.add_argument("--width", type=int, default=16, help="backbone width (64 = standard)")
-    t.add_argument("--private-classes", type=_ints, default=(0, 1, 2, 3, 4))
+    t.add_argument("--hook", default=_default("hook"), help="where phi1 ends: conv2_1, conv2_3, conv3_1, conv4_1, ...")
+    t.add_argument("--backbone", default=_default("backbone"))
+    t.add_argument("--width", type=int, default=_default("width"), help="backbone width (64 = standard)")
+    t.add_argument("--private-classes", type=_ints, default=_default("private_classes"))
     t.add_argument("--public-classes", type=_ints, default=None, help="None: every class not private")
-    for part, default in (("private-train", 5000), ("private-val", 1000), ("public-train", 5000), ("public-val", 1000)):
-        t.add_argument(f"--{part}-size", type=int, default=default, help="0 = every image of the part")
-    for stage in ("phi", "psi", "dpf", "attack", "phi3"):
-        t.add_argument(f"--{stage}-epochs", type=int, default=5)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--dpf-lambda", type=float, default=1.0)
-    t.add_argument("--unseen", type=_names, default=("px4s2", "rx2s2", "rx4s2", "rx4s4", "rx2s2-c"),
+    for part in ("private-train", "private-val", "public-train", "public-val"):
+        t.add_argument(f"--{part}-size", type=int, default=_default(f"{part.replace('-', '_')}_size") or 0,
+                       help="0 = every image of the part")
+    for stage in ("phi", "psi", "dpf", "phi3"):
+        t.add_argument(f"--{stage}-epochs", type=int, default=_default(f"{stage}_epochs"))
+    t.add_argument("--attack-epochs", type=int, default=_default("attack_epochs"),
+                   help="cap on the epochs of the unseen and secondary reconstructors (early stopping)")
+    t.add_argument("--attack-patience", type=int, default=_default("attack_patience"),
+                   help="they stop when their validation L1 has not fallen for this many epochs")
+    t.add_argument("--attack-val-fraction", type=float, default=_default("attack_val_fraction"),
+                   help="share of Q-train held out for that validation")
+    t.add_argument("--batch-size", type=int, default=_default("batch_size"))
+    t.add_argument("--dpf-lambda", type=float, default=_default("dpf_lambda"))
+    t.add_argument("--dpf-objective", choices=[o for o in OBJECTIVES if o != "random-labels"],
+                   default=_default("dpf_objective"),
+                   help="P's byproduct term: decorrelation (|corr| + SSIM of both signs, protections/dpf/"
+                        "byproduct_losses.py) or the paper's ssim")
+    t.add_argument("--dpf-ssim-weight", type=float, default=_default("dpf_ssim_weight"),
+                   help="decorrelation: weight of the SSIM terms beside |corr|")
+    t.add_argument("--dpf-decoders", type=_names, default=_default("dpf_decoders"),
+                   help="the frozen reconstructors P is trained against (px2s2 = psi; the paper: px2s2 alone)")
+    t.add_argument("--dpf-refresh-every", type=int, default=_default("dpf_refresh_every"),
+                   help="retrain P's decoders from scratch every this many epochs of P (0 = never)")
+    t.add_argument("--dpf-refresh-epochs", type=int, default=_default("dpf_refresh_epochs"))
+    t.add_argument("--dpf-refresh-on", choices=REFRESH_ON, default=_default("dpf_refresh_on"),
+                   help="retrain them on phi1's features (clean) or on P's (poisoned: an adversary holding P)")
+    t.add_argument("--unseen", type=_names, default=_default("unseen_reconstructors"),
                    help="reconstructors P never sees (Fig. 7)")
-    t.add_argument("--hook-depths", type=_names, default=("conv2_1", "conv2_3", "conv3_1", "conv4_1"),
-                   help="Table 4 hooks; '' skips it")
-    t.add_argument("--coarse-groups", type=_groups, default=format_groups(FASHION_MNIST_GROUPS),
+    t.add_argument("--hook-depths", type=_names, default=_default("hook_depths"), help="Table 4 hooks; '' skips it")
+    t.add_argument("--coarse-groups", type=_groups, default=format_groups(_default("coarse_groups")),
                    help="section 4.4 variant's coarse task, groups split by '/'; 'none' skips it")
-    t.add_argument("--stationary", type=_names, default=("gaussian-noise", "gaussian-filter", "mean-filter"),
+    t.add_argument("--stationary", type=_names, default=_default("stationary"),
                    help="Table 3's stationary poisoning functions; '' skips them")
+    t.add_argument("--curve-lambdas", type=_floats, default=_default("curve_lambdas"),
+                   help="privacy-utility curve: P also trained at these lambdas ('' and --curve-noise '' skip it)")
+    t.add_argument("--curve-noise", type=_floats, default=_default("curve_noise"),
+                   help="... and Gaussian noise alone at these stds (x the features' std)")
     t.add_argument("--no-secondary-attack", action="store_true")
     t.add_argument("--quiet", action="store_true")
     add_common(t)
@@ -68,22 +106,27 @@ def add_parser(sub) -> None:
     e.set_defaults(run=run_evaluate)
 
 
-def run_train(args) -> int:
-    from imageprivacy.experiments.dpf.experiment import train_dpf_run
-    from imageprivacy.experiments.dpf.run import DPFExperimentConfig
-
-    cfg = DPFExperimentConfig(
+def config_from_args(args) -> DPFExperimentConfig:
+    return DPFExperimentConfig(
         data=args.data, data_dir=args.data_dir, private_classes=args.private_classes,
         public_classes=args.public_classes, hook=args.hook, backbone=args.backbone, width=args.width,
         private_train_size=args.private_train_size or None, private_val_size=args.private_val_size or None,
         public_train_size=args.public_train_size or None, public_val_size=args.public_val_size or None,
         phi_epochs=args.phi_epochs, psi_epochs=args.psi_epochs, dpf_epochs=args.dpf_epochs,
-        attack_epochs=args.attack_epochs, phi3_epochs=args.phi3_epochs, batch_size=args.batch_size,
-        dpf_lambda=args.dpf_lambda, unseen_reconstructors=args.unseen, stationary=args.stationary,
-        hook_depths=args.hook_depths,
-        coarse_groups=args.coarse_groups, secondary_attack=not args.no_secondary_attack, device=args.device,
-        seed=args.seed)
-    release = train_dpf_run(cfg, args.out, progress=progress_printer(args.quiet))
+        attack_epochs=args.attack_epochs, attack_patience=args.attack_patience,
+        attack_val_fraction=args.attack_val_fraction, phi3_epochs=args.phi3_epochs, batch_size=args.batch_size,
+        dpf_lambda=args.dpf_lambda, dpf_objective=args.dpf_objective, dpf_ssim_weight=args.dpf_ssim_weight,
+        dpf_decoders=args.dpf_decoders, dpf_refresh_every=args.dpf_refresh_every,
+        dpf_refresh_epochs=args.dpf_refresh_epochs, dpf_refresh_on=args.dpf_refresh_on,
+        unseen_reconstructors=args.unseen, stationary=args.stationary, hook_depths=args.hook_depths,
+        coarse_groups=args.coarse_groups, curve_lambdas=args.curve_lambdas, curve_noise=args.curve_noise,
+        secondary_attack=not args.no_secondary_attack, device=args.device, seed=args.seed)
+
+
+def run_train(args) -> int:
+    from imageprivacy.experiments.dpf.experiment import train_dpf_run
+
+    release = train_dpf_run(config_from_args(args), args.out, progress=progress_printer(args.quiet))
     print(f"release (shareable): {release}")
     print(f"private (keep):      {release.parent / 'private'}")
     print(f"next: imageprivacy dpf evaluate {args.out}")

@@ -3,7 +3,10 @@
 - Table 1: top-1 / top-5 of phi2 on phi1(x) vs P(phi1(x)) (top-5 is 100 % by definition when S has
   at most 5 classes, as the Fashion-MNIST default does: the report says so);
 - Table 2: L1 and SSIM of psi's reconstructions from original vs poisoned features;
-- Fig. 7: the reconstructors P never saw, trained on Q like psi, scored the same way;
+- Fig. 7: the reconstructors P never saw, trained on all of Q-train but a held-out slice until their L1 on it
+  stops falling (their curves are kept), scored the same way;
+- every reconstruction row raw and attacker-side (scoring.py), beside the content-free references;
+- the privacy-utility curve (privacy_utility.py);
 - Tables 3, 4, section 3.2.3 (ablations.py), reusability (reusability.py), 4.4 (random_labels.py);
 - Fig. 6 / 7 image grid: raw, then each reconstructor from original and from poisoned features,
   saved as uint8 rows in images.safetensors (the report draws it).
@@ -15,13 +18,13 @@ from pathlib import Path
 import torch
 
 from imageprivacy.attacks.dpf.reconstructors import STRAW_MAN
-from imageprivacy.attacks.reconstructor_training import reconstruct
 from imageprivacy.experiments.dpf.ablations import hook_depth_table, secondary_attack, stationary_table
 from imageprivacy.experiments.dpf.random_labels import random_label_variant
 from imageprivacy.experiments.dpf.reusability import reusability
-from imageprivacy.experiments.dpf.run import TrainedRun, run_key
+from imageprivacy.experiments.dpf.privacy_utility import privacy_utility
+from imageprivacy.experiments.dpf.run import ATTACK_FIELDS, TrainedRun, run_key
+from imageprivacy.experiments.dpf.scoring import content_free, public_remap, reconstructor_scores
 from imageprivacy.experiments.dpf.stages import reconstructor_stage
-from imageprivacy.metrics.reconstruction import reconstruction_scores
 from imageprivacy.experiments.run_folder import save_rows
 from imageprivacy.training.feature_training import map_batches, topk_accuracy
 
@@ -39,45 +42,40 @@ def private_val_features(run: TrainedRun) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def reconstruction_pair(model, original: torch.Tensor, poisoned: torch.Tensor, images: torch.Tensor,
-                        device) -> tuple[dict, dict, torch.Tensor, torch.Tensor]:
-    """Scores (and reconstructions) of `model` from original and from poisoned features."""
-    x = images.float() / 255.0
-    from_original, from_poisoned = reconstruct(model, original, device), reconstruct(model, poisoned, device)
-    return (reconstruction_scores(from_original, x), reconstruction_scores(from_poisoned, x),
-            from_original, from_poisoned)
+                        remap, device) -> tuple[dict, dict, torch.Tensor, torch.Tensor]:
+    """Scores (and reconstructions) of `model` from original and from poisoned features (scoring.py)."""
+    before, from_original = reconstructor_scores(model, original, images, remap, device)
+    after, from_poisoned = reconstructor_scores(model, poisoned, images, remap, device)
+    return before, after, from_original, from_poisoned
 
 
-def content_free_scores(run: TrainedRun) -> dict:
-    """L1 / SSIM against S-val of two reconstructions that know nothing of the image: the metric's floor.
-
-    Fashion-MNIST is mostly black background, so an all-black image already scores SSIM ~0.18
-    against the real one; the attacker's own mean public image scores what knowing only the data
-    set's look gives. A reconstructor has recovered something of an image only where it beats these.
-    """
-    x = run.parts.private_val.images.float()
-    public_mean = run.parts.public_train.images.float().mean(0, keepdim=True).expand_as(x)
-    return {"blank (all black)": reconstruction_scores(torch.zeros_like(x), x),
-            "mean public image": reconstruction_scores(public_mean, x)}
-
-
-def unseen_reconstructors(run: TrainedRun, run_dir: Path, original, poisoned, progress) -> tuple[dict, dict]:
-    """Fig. 7: {name: scores} for psi and each reconstructor trained on Q, plus their grid rows."""
-    cfg, images = run.cfg, run.parts.private_val.images.images
-    key = run_key(cfg, "attack_epochs")
-    table, rows = {}, {}
-    models = [(PSI, run.psi)]
+def attackers(run: TrainedRun, run_dir: Path, progress) -> list[tuple[str, object, dict | None]]:
+    """(name, model, training history) of psi and of every unseen reconstructor, trained on all of Q-train but a
+    held-out slice, until their L1 on it stops falling (stages.reconstructor_stage, early_stopping)."""
+    cfg = run.cfg
+    key = run_key(cfg, *ATTACK_FIELDS)
+    found = [(PSI, run.psi, None)]
     for i, name in enumerate(cfg.unseen_reconstructors):
         progress("stage", {"stage": f"unseen reconstructor {name} on the public classes"})
         model, history = reconstructor_stage(run_dir / "eval" / "reconstructors" / f"{name}.safetensors", key, name,
                                              run.split.featurizer, run.feature_shape,
                                              run.parts.public_train.images.images, cfg.attack_epochs, cfg, progress,
-                                             cfg.seed + 10 + i)
-        models.append((name, model))
-    for name, model in models:
-        before, after, rec_o, rec_p = reconstruction_pair(model, original, poisoned, images, cfg.device)
-        table[name] = {"original": before, "poisoned": after}
+                                             cfg.seed + 10 + i, early_stopping=True)
+        found.append((name, model, history))
+    return found
+
+
+def unseen_reconstructors(run: TrainedRun, found, original, poisoned) -> tuple[dict, dict, dict]:
+    """Fig. 7: ({name: scores}, {name: remap}, grid rows) for psi and each reconstructor trained on Q."""
+    cfg, images = run.cfg, run.parts.private_val.images.images
+    q_val = run.parts.public_val.images.images
+    table, rows, remaps = {}, {}, {}
+    for name, model, history in found:
+        remaps[name] = public_remap(model, run.split.featurizer, q_val, cfg.device)
+        before, after, rec_o, rec_p = reconstruction_pair(model, original, poisoned, images, remaps[name], cfg.device)
+        table[name] = {"original": before, "poisoned": after, **({"training": history} if history else {})}
         rows[f"{name} from original"], rows[f"{name} from poisoned"] = rec_o[:GRID_COLUMNS], rec_p[:GRID_COLUMNS]
-    return table, rows
+    return table, remaps, rows
 
 
 def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
@@ -88,9 +86,11 @@ def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
     classification = {"original": topk_accuracy(run.split.classifier, original, val.labels, device=device),
                       "poisoned": topk_accuracy(run.split.classifier, poisoned, val.labels, device=device)}
     q = run.parts.public_val.images
-    psi_on_q = reconstruction_scores(reconstruct(run.psi, map_batches(run.split.featurizer, q.images, device), device),
-                                     q.float())
-    unseen, rows = unseen_reconstructors(run, run_dir, original, poisoned, progress)
+    found = attackers(run, run_dir, progress)
+    unseen, remaps, rows = unseen_reconstructors(run, found, original, poisoned)
+    psi_on_q, _ = reconstructor_scores(run.psi, map_batches(run.split.featurizer, q.images, device), q.images,
+                                       remaps[PSI], device)
+    refs = content_free(run)
     results = {
         "experiment": "dpf", "config": cfg.to_dict(),
         "seeds": {"phi": cfg.seed, "psi": cfg.seed + 1, "dpf": cfg.seed + 2, "unseen": cfg.seed + 10,
@@ -99,12 +99,15 @@ def evaluate_trained_run(run: TrainedRun, run_dir: Path, progress) -> dict:
         "feature_shape": list(run.feature_shape), "training": run.histories,
         "classification": classification,
         "reconstruction": {**unseen[PSI], "public_val_original": psi_on_q},
-        "unseen_reconstructors": unseen, "content_free": content_free_scores(run),
+        "unseen_reconstructors": unseen, "content_free": refs,
+        "decoders": list(cfg.dpf_decoders),
     }
     results["stationary"] = stationary_table(run, run_dir, original, progress)
     results["reusability"] = reusability(run, run_dir, original, poisoned, progress)
     if cfg.secondary_attack:
         results["secondary_attack"] = secondary_attack(run, run_dir, poisoned, unseen, progress)
+    if cfg.curve_lambdas or cfg.curve_noise:
+        results["privacy_utility"] = privacy_utility(run, run_dir, found, remaps, original, refs, progress)
     if cfg.hook_depths:
         results["hook_depth"] = hook_depth_table(run, run_dir, progress)
     if cfg.coarse_groups:

@@ -16,12 +16,13 @@ from imageprivacy.attacks.dpf.reconstructors import STRAW_MAN
 from imageprivacy.data.class_partition import ClassPartition
 from imageprivacy.errors import CheckpointError
 from imageprivacy.experiments.dpf.evaluation import evaluate_trained_run
-from imageprivacy.experiments.dpf.run import (DPFExperimentConfig, TrainedRun, load_partition, read_config,
-                                              run_key, write_config)
-from imageprivacy.experiments.dpf.stages import dpf_stage, phi_stage, reconstructor_stage
+from imageprivacy.experiments.dpf.run import (DPF_FIELDS, DPFExperimentConfig, TrainedRun, dpf_config,
+                                              load_partition, read_config, run_key, write_config)
+from imageprivacy.experiments.dpf.stages import (decoder_refresher, decoder_stages, dpf_stage, phi_stage,
+                                                 reconstructor_stage)
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.nets.split_points import BackboneSpec, feature_shape, split_at
-from imageprivacy.protections.dpf import DPFConfig, write_private, write_release
+from imageprivacy.protections.dpf import write_private, write_release
 from imageprivacy.training.feature_training import map_batches
 
 
@@ -39,14 +40,18 @@ def _stages(cfg: DPFExperimentConfig, run_dir: Path, parts: ClassPartition, prog
     psi, psi_history = reconstructor_stage(run_dir / "private" / "reconstructor.safetensors", key, STRAW_MAN,
                                            split.featurizer, shape, parts.public_train.images.images, cfg.psi_epochs,
                                            cfg, progress, cfg.seed + 1)
-    progress("stage", {"stage": "P: the deep poisoning function on the private classes"})
-    dpf = DPFConfig(channels=shape[0], lam=cfg.dpf_lambda, epochs=cfg.dpf_epochs, batch_size=cfg.batch_size)
+    q = parts.public_train.images.images
+    decoders, decoder_histories = decoder_stages(run_dir / "work" / "decoders", key, cfg, split.featurizer, shape, q,
+                                                 psi, progress, cfg.seed + 3)
+    progress("stage", {"stage": f"P: the deep poisoning function on the private classes, against "
+                                f"{', '.join(cfg.dpf_decoders)} ({cfg.dpf_objective})"})
     about = {"hook": cfg.hook, "backbone": asdict(spec)}
-    poison, dpf_history = dpf_stage(run_dir / "private" / "poisoning_function.safetensors", key, dpf,
-                                    split.featurizer, split.classifier, psi, s.images, s.labels, cfg, progress,
-                                    cfg.seed + 2, extra=about)
-    histories = {"phi": phi_history, "psi": psi_history, "dpf": dpf_history}
-    return TrainedRun(cfg, parts, spec, net, split, shape, psi, poison, histories)
+    refresh = decoder_refresher(cfg, split.featurizer, shape, q, progress, cfg.seed + 4)
+    poison, dpf_history = dpf_stage(run_dir / "private" / "poisoning_function.safetensors", run_key(cfg, *DPF_FIELDS),
+                                    dpf_config(cfg, shape[0]), split.featurizer, split.classifier, decoders, s.images,
+                                    s.labels, cfg, progress, cfg.seed + 2, extra=about, refresh=refresh)
+    histories = {"phi": phi_history, "psi": psi_history, "decoders": decoder_histories, "dpf": dpf_history}
+    return TrainedRun(cfg, parts, spec, net, split, shape, psi, poison, histories, decoders)
 
 
 def train_dpf_run(cfg: DPFExperimentConfig, run_dir: str | Path, progress=None) -> Path:
@@ -57,7 +62,8 @@ def train_dpf_run(cfg: DPFExperimentConfig, run_dir: str | Path, progress=None) 
     parts = load_partition(cfg)
     run = _stages(cfg, run_dir, parts, progress)
     key, about = run_key(cfg), {"hook": cfg.hook, "backbone": asdict(run.spec)}
-    write_private(run_dir / "private", run.poison, run.psi, {"run": key, "history": run.histories["dpf"], **about},
+    write_private(run_dir / "private", run.poison, run.psi,
+                  {"run": run_key(cfg, *DPF_FIELDS), "history": run.histories["dpf"], **about},
                   {"run": key, "history": run.histories["psi"], **about})
     progress("stage", {"stage": "release: poisoned features of the private training images"})
     s = parts.private_train
