@@ -28,7 +28,8 @@ def idx_dir(tmp_path_factory):
 def tiny_config(idx_dir, **changes) -> ObfuscatorExperimentConfig:
     values = dict(data="fashion-mnist", data_dir=str(idx_dir), task="0,1/2,3", private="class", defender_size=48,
                   attacker_size=16, test_size=None, width=4, depth=1, hidden=16, batch_size=12, pretrain_epochs=1,
-                  adversary_epochs=1, adversarial_epochs=1, attack_epochs=1, lambdas=(0.5,),
+                  adversary_epochs=1, adversarial_epochs=1, attack_epochs=2, attack_patience=1, lambdas=(0.5,),
+                  curve_feature_noise=(0.3,),
                   reconstructors=("mirror", "resrec"))          # all four are built in test_obfuscator_nets
     return ObfuscatorExperimentConfig(**{**values, **changes})
 
@@ -58,7 +59,7 @@ def test_evaluate_writes_results_and_resumes(trained_run, results):
     assert saved["experiment"] == "deepobfuscator" and saved["versions"]["torchmetrics"]
     assert saved["ms_ssim_parameters"]["scales"] == 3 and saved["ms_ssim_parameters"]["data_range"] == 1.0
     assert set(results["settings"]) == {"deepobfuscator", "no_adversarial", "noise", "defend_ar_only",
-                                        "defend_ac_only", "lambda=0.5"}
+                                        "defend_ac_only", "lambda=0.5", "feature_noise=0.3"}
     main = results["settings"]["deepobfuscator"]
     assert set(main["reconstructors"]) == {"mirror", "resrec"}
     assert set(results["settings"]["defend_ar_only"]["reconstructors"]) == {"mirror"}
@@ -69,6 +70,21 @@ def test_evaluate_writes_results_and_resumes(trained_run, results):
     assert results["guessing"]["given_task"] == pytest.approx(0.5)            # quadrant given its row
     assert 0 < results["noise_baseline"]["std"] and "simulated_adversaries" in main
     assert [c["lambda"] for c in results["curve"]] == [0.5, 1.0]
+    # fresh attackers: the attacker part less a held-out slice, early-stopped, with their curves
+    history = main["private_attacker"]["history"]
+    assert len(history["val_acc"]) == history["early_stopping"]["epochs_run"] <= 2
+    for r in main["reconstructors"].values():
+        assert r["attacker_side"]["ms_ssim"] >= r["ms_ssim"] and len(r["training"]["val_loss"]) >= 1
+        assert set(r["attacker_variant"].values()) <= {"raw", "negative", "affine"}
+    refs = results["content_free"]
+    assert set(refs) == {"blank (all black)", "best constant", "mean public image", "mean image of the right group"}
+    assert results["reconstruction_floor"]["task_mean_image"] == refs["mean image of the right group"]
+    curve = results["privacy_utility"]
+    assert [p["knob"] for p in curve["series"]["DeepObfuscator"]] == [0.5, 1.0]
+    assert [p["knob"] for p in curve["series"]["noise only"]] == [0.3]
+    none = curve["series"]["no defence"][0]
+    assert none["leakage"]["private_accuracy"] == results["settings"]["no_adversarial"]["private_attacker"]["accuracy"]
+    assert curve["measures"][0]["floor"] == results["guessing"]["given_task"]
     assert results["image_grid"]["rows"][0] == "raw" and (trained_run / "images.safetensors").is_file()
     stamp = (trained_run / "eval" / "deepobfuscator" / "resrec.safetensors").stat().st_mtime_ns
     again = evaluate_obfuscator_run(trained_run)       # every stage cached: same numbers, nothing retrained
@@ -78,15 +94,25 @@ def test_evaluate_writes_results_and_resumes(trained_run, results):
 
 def test_report_and_targets(trained_run, results):
     report = write_obfuscator_report(trained_run).read_text()
-    for heading in ("Targets", "Tables 3 and 4", "Section 4.2", "Trade-off", "Fig. 4", "sigma 0.4091"):
+    for heading in ("Targets (issue 16)", "Tables 3 and 4", "Section 4.2", "Trade-off", "Fig. 4", "sigma 0.4091",
+                    "attacker-side", "content-free", "Fresh attackers", "Privacy-utility curve"):
         assert heading in report
-    assert (trained_run / "obfuscator_images.png").stat().st_size > 1000
-    fake = {"guessing": {"given_task": 0.40}, "settings": {
-        "deepobfuscator": {"reconstructors": {"mirror": {"ms_ssim": 0.2}, "urec1": {"ms_ssim": 0.35}},
-                           "private_attacker": {"accuracy": 0.43}, "task_accuracy": {"accuracy": 0.95}},
-        "no_adversarial": {"reconstructors": {"mirror": {"ms_ssim": 0.95}}, "task_accuracy": {"accuracy": 0.96}}}}
+    for figure in ("obfuscator_images", "obfuscator_privacy_utility", "obfuscator_attacker_accuracy",
+                   "obfuscator_reconstructor_curves"):
+        assert (trained_run / f"{figure}.png").stat().st_size > 1000
+
+    def rec(raw, side, variant="raw"):
+        return {"ms_ssim": raw, "attacker_side": {"ms_ssim": side}, "attacker_variant": {"ms_ssim": variant}}
+    fake = {"guessing": {"given_task": 0.40}, "reconstruction_floor": {"task_mean_image": {"ms_ssim": 0.51}},
+            "settings": {"deepobfuscator": {"reconstructors": {"mirror": rec(0.5, 0.55), "urec1": rec(0.3, 0.6, "negative")},
+                                            "private_attacker": {"accuracy": 0.43}, "task_accuracy": {"accuracy": 0.95}},
+                         "no_adversarial": {"reconstructors": {"mirror": rec(0.9, 0.9)},
+                                            "task_accuracy": {"accuracy": 0.96}}}}
     checks = check_targets(fake)
-    assert [c.met for c in checks] == [False, True, True, True] and "urec1 0.3500" in checks[0].measured
+    # a negative that scores 0.60 is above the group mean's 0.51 + 0.05, though its raw 0.30 looked safe
+    assert [c.met for c in checks] == [True, True, False] and "urec1 0.6000 (negative; raw 0.3000)" in checks[2].measured
+    fake["settings"]["deepobfuscator"]["reconstructors"]["urec1"] = rec(0.3, 0.56)
+    assert check_targets(fake)[2].met
 
 
 def test_cli_encode_skips_bad_images_and_evaluate_needs_training(trained_run, tmp_path, capsys):
@@ -124,3 +150,27 @@ def test_fashion_mnist_needs_no_flags():
     assert cfg.lambdas == () and cfg.reconstructors == ("mirror", "resrec") and cfg.defender_size is None
     with pytest.raises(SystemExit):
         parser.parse_args(["obfuscator", "train", "x", "--out", "y", "--reconstructors", "unet"])
+
+
+def test_levers_train_an_ensemble_with_noisy_features_that_the_release_keeps(idx_dir, tmp_path):
+    cfg = tiny_config(idx_dir, adversaries=2, reset_every=2, reset_warmup_steps=1, feature_noise=0.2,
+                      attribute_loss="guessing-hinge", adversarial_epochs=2, ablations=False, noise_baseline=False,
+                      lambdas=(), curve_feature_noise=(), reconstructors=("mirror",))
+    train_obfuscator_run(cfg, tmp_path)
+    training = json.loads((tmp_path / "training.json").read_text())["histories"]["adversarial"]
+    assert training["resets"] == [[1, 1]]          # K = 2, R = 2: staggered, member 1 at epoch 1, member 0 at 2
+    deployed = Obfuscator.load(tmp_path)
+    assert deployed.noise.std == 0.2
+    x = torch.rand(3, 1, 16, 16)
+    assert not torch.equal(deployed(x), deployed(x))                     # a fresh draw on every call
+    assert torch.equal(Obfuscator.load(tmp_path, noise_seed=5)(x), Obfuscator.load(tmp_path, noise_seed=5)(x))
+    assert "seed" not in json.dumps(read_features_meta(tmp_path, deployed))
+    results = evaluate_obfuscator_run(tmp_path)
+    assert results["config"]["feature_noise"] == 0.2 and set(results["settings"]) == {"deepobfuscator",
+                                                                                       "no_adversarial"}
+
+
+def read_features_meta(run_dir, obfuscator) -> dict:
+    """The metadata the deployed obfuscator's file holds (what its holder learns)."""
+    from imageprivacy.nets.weights_file import read_tensors
+    return read_tensors(run_dir / "obfuscator.safetensors", "deepobfuscator-obfuscator")[1]

@@ -47,16 +47,32 @@ def _add_train(verbs) -> None:
     t.add_argument("--out", required=True, help="the run folder (re-running resumes it)")
     for part in ("defender", "attacker", "test"):
         t.add_argument(f"--{part}-size", type=int, default=_default(f"{part}_size") or 0, help="0 = all it can get")
-    for name in ("width", "depth", "hidden", "batch_size", "pretrain_epochs", "adversary_epochs", "adversarial_epochs",
-                 "attack_epochs"):
+    for name in ("width", "depth", "hidden", "batch_size", "pretrain_epochs", "adversary_epochs", "adversarial_epochs"):
         t.add_argument(f"--{name.replace('_', '-')}", type=int, default=_default(name))
+    t.add_argument("--attack-epochs", type=int, default=_default("attack_epochs"),
+                   help="cap on every fresh attacker's epochs (early stopping)")
+    t.add_argument("--attack-patience", type=int, default=_default("attack_patience"),
+                   help="a fresh attacker stops when its validation score has not improved for this many epochs")
+    t.add_argument("--attack-val-fraction", type=float, default=_default("attack_val_fraction"),
+                   help="share of the attacker part held out for that validation")
     t.add_argument("--lr", type=float, default=_default("lr"), help="Adam learning rate of Algorithm 1")
     t.add_argument("--attack-lr", type=float, default=_default("attack_lr"),
                    help="Adam learning rate of the reconstructors")
     t.add_argument("--lambda1", type=float, default=_default("lambda_attribute"), help="weight of -L(AC)")
     t.add_argument("--attribute-loss", choices=ATTRIBUTE_LOSSES, default=_default("attribute_loss"),
-                   help="AC defence term: the paper's negative-ce (-L(AC)), or conditional-prior (cross-entropy "
-                        "to p(private | task), the guessing distribution; bounded, see adversarial_training)")
+                   help="AC defence term: the paper's negative-ce (-L(AC)), conditional-prior (cross-entropy "
+                        "to p(private | task), the guessing distribution) or guessing-hinge (-L(AC) clipped at the "
+                        "guessing level); both bounded, see protections/obfuscator/attribute_defence.py")
+    t.add_argument("--adversaries", type=int, default=_default("adversaries"),
+                   help="K (AR, AC) pairs in Algorithm 1 (protections/obfuscator/adversary_ensemble.py)")
+    t.add_argument("--reset-every", type=int, default=_default("reset_every"),
+                   help="re-initialise each adversary every this many epochs, staggered (0 = never)")
+    t.add_argument("--reset-warmup-steps", type=int, default=_default("reset_warmup_steps"),
+                   help="batches a re-initialised adversary trains alone on the frozen O")
+    t.add_argument("--feature-noise", type=float, default=_default("feature_noise"),
+                   help="std of the Gaussian noise at O's output, after tanh (0 = none); also applied at release")
+    t.add_argument("--curve-feature-noise", type=_floats, default=_default("curve_feature_noise"),
+                   help="noise-only baseline of the privacy-utility curve: O + C trained with these stds; '' skips")
     t.add_argument("--lambda2", type=float, default=_default("lambda_reconstruction"), help="weight of L(AR2) - L(AR1)")
     t.add_argument("--lambdas", type=_floats, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
                                                                                "lambda2), comma-separated; '' skips")
@@ -98,9 +114,12 @@ def config_from_args(args) -> ObfuscatorExperimentConfig:
         test_size=args.test_size or None, width=args.width, depth=args.depth, hidden=args.hidden,
         batch_size=args.batch_size, pretrain_epochs=args.pretrain_epochs, adversary_epochs=args.adversary_epochs,
         adversarial_epochs=args.adversarial_epochs, lr=args.lr, lambda_attribute=args.lambda1,
-        attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, attack_epochs=args.attack_epochs,
-        attack_lr=args.attack_lr, reconstructors=args.reconstructors, side_reconstructors=args.side_reconstructors,
-        lambdas=args.lambdas,
+        attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, adversaries=args.adversaries,
+        reset_every=args.reset_every, reset_warmup_steps=args.reset_warmup_steps, feature_noise=args.feature_noise,
+        attack_epochs=args.attack_epochs, attack_patience=args.attack_patience,
+        attack_val_fraction=args.attack_val_fraction, attack_lr=args.attack_lr, reconstructors=args.reconstructors,
+        side_reconstructors=args.side_reconstructors, lambdas=args.lambdas,
+        curve_feature_noise=args.curve_feature_noise,
         ablations=not args.no_ablations, noise_baseline=not args.no_noise_baseline,
         noise_threshold=args.noise_threshold, device=args.device, seed=args.seed)
 

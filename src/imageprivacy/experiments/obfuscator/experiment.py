@@ -5,8 +5,11 @@
 
 Settings: "deepobfuscator" (lambda1, lambda2 of the config); baselines "no_adversarial" (the
 pretrained O + C) and "noise" (Gaussian noise on the raw image, image_noise); ablations
-"defend_ar_only" (lambda1 = 0) and "defend_ac_only" (lambda2 = 0) of section 4.2; and "lambda=<v>"
-(lambda1 = lambda2 = v) for the trade-off curve. All start from the same pretrained modules.
+"defend_ar_only" (lambda1 = 0) and "defend_ac_only" (lambda2 = 0) of section 4.2; "lambda=<v>"
+(lambda1 = lambda2 = v) for the trade-off curve, all from the same pretrained modules and with the
+config's levers (ensemble, resets, feature noise, attribute loss); and "feature_noise=<s>", O + C trained
+with noise of std s at O's output and no adversary: the noise-only baseline of the privacy-utility curve
+(privacy_utility.py).
 """
 from __future__ import annotations
 
@@ -18,10 +21,12 @@ from torch import nn
 
 from imageprivacy.data.attribute_task import guessing_level
 from imageprivacy.errors import CheckpointError
-from imageprivacy.experiments.obfuscator.evaluation import GRID_COLUMNS, evaluate_setting, task_mean_floor
+from imageprivacy.experiments.obfuscator.evaluation import (GRID_COLUMNS, content_free, evaluate_setting,
+                                                            reconstruction_floor)
+from imageprivacy.experiments.obfuscator.privacy_utility import privacy_utility
 from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, load_split, read_config, write_config
 from imageprivacy.experiments.obfuscator.stages import (ObfuscatorRun, adversarial_stage, adversaries_stage,
-                                                        noise_stage, pretrained_stage)
+                                                        feature_noise_stage, noise_stage, pretrained_stage)
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.protections.obfuscator import ImageNoise, calibrate_noise_std, save_classifier
@@ -83,18 +88,21 @@ def _side_settings(cfg: ObfuscatorExperimentConfig) -> list[tuple[str, str, floa
 def _about_run(run: ObfuscatorRun) -> dict:
     """What results.json says besides the settings: config, seeds, metric parameters, split, chance levels."""
     cfg, s = run.cfg, run.split
+    refs = content_free(run)
     return {"experiment": "deepobfuscator", "config": cfg.to_dict(),
             "seeds": {"split": cfg.seed, "pretraining": cfg.seed, "adversaries": cfg.seed + 1,
                       "adversarial": cfg.seed + 2, "noise_image": cfg.seed + 3, "noise_baseline": cfg.seed + 4,
-                      "noise_calibration": cfg.seed + 5, "test_noise": cfg.seed + 9,
-                      "attribute_attacker": cfg.seed + 10, "reconstructors": cfg.seed + 11},
+                      "noise_calibration": cfg.seed + 5, "feature_noise_baseline": cfg.seed + 6,
+                      "feature_noise": cfg.seed + 7, "ensemble": cfg.seed + 9, "test_noise": cfg.seed + 9,
+                      "attribute_attacker": cfg.seed + 10, "reconstructors": cfg.seed + 11,
+                      "attacker_validation_slice": cfg.seed + 12},
             "ms_ssim_parameters": run.params.to_dict(), "sizes": s.sizes(), "split_digest": s.digest(),
             "feature_shape": list(run.arch.feature_shape()), "arch": run.arch.to_dict(),
             "task": {"spec": s.task.spec, "names": s.task.names, "attributes": list(s.task.attributes)},
             "private": {"spec": s.private.spec, "names": s.private.names, "attributes": list(s.private.attributes)},
             "guessing": guessing_level(s.defender.task, s.defender.private, s.test.task, s.test.private,
                                        s.private.attributes),
-            "reconstruction_floor": task_mean_floor(run)}
+            "content_free": refs, "reconstruction_floor": reconstruction_floor(refs)}
 
 
 def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | None = None) -> dict:
@@ -136,9 +144,15 @@ def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | No
         net, _ = adversarial_stage(run, run_dir / "eval" / name / "modules.safetensors", adversaries, l1, l2, progress)
         values = {"lambda_attribute": l1, "lambda_reconstruction": l2}
         score(name, kind, net.obfuscator, net.classifier, cfg.side_reconstructors, values, net, **values)
+    for std in cfg.curve_feature_noise:
+        progress("stage", {"stage": f"noise-only baseline: O + C with noise std {std:g} at O's output"})
+        net, _ = feature_noise_stage(run, std, progress)
+        score(f"feature_noise={std:g}", "feature-noise", net.obfuscator, net.classifier, cfg.side_reconstructors,
+              {"feature_noise_std": std}, feature_noise=std)
     curve = [(v["lambda_attribute"], name) for name, v in results["settings"].items()
              if v["kind"] in ("deepobfuscator", "curve") and v["lambda_attribute"] == v["lambda_reconstruction"]]
     results["curve"] = [{"lambda": lam, "setting": name} for lam, name in sorted(curve)]
+    results["privacy_utility"] = privacy_utility(results)
     results["image_grid"] = save_rows(grid, run_dir / "images.safetensors")
     results.update(provenance(cfg.device))
     write_results(results, run_dir / "results.json")

@@ -23,6 +23,7 @@ from imageprivacy.data.task_split import TaskSplit, split_task
 from imageprivacy.errors import ConfigurationError, DatasetError
 from imageprivacy.experiments.run_folder import read_run_config, stage_key, write_run_config
 from imageprivacy.nets.obfuscator_nets import ObfuscatorArch
+from imageprivacy.protections.obfuscator.adversarial_training import AdversarialConfig
 
 @dataclass
 class ObfuscatorExperimentConfig:
@@ -32,7 +33,7 @@ class ObfuscatorExperimentConfig:
     task: str | None = None                       # None: the data set's default (data.attribute_task)
     private: str | None = None
     defender_size: int | None = 50_000            # None: half the train split
-    attacker_size: int | None = 10_000            # None: the rest of the train split
+    attacker_size: int | None = None              # None: the rest of the train split (the attacker's full data)
     test_size: int | None = None                  # None: the whole test split
     width: int = 64                               # ObfuscatorArch: the paper's VGG16 at 64 / 3 / 4096
     depth: int = 3
@@ -44,12 +45,20 @@ class ObfuscatorExperimentConfig:
     lr: float = 1e-4                              # Adam in Algorithm 1
     lambda_attribute: float = 1.0                 # lambda1
     lambda_reconstruction: float = 1.0            # lambda2
-    attribute_loss: str = "negative-ce"           # the paper's -L(AC); or "conditional-prior" (adversarial_training)
-    attack_epochs: int = 10                       # every fresh attacker
+    attribute_loss: str = "negative-ce"           # the paper's -L(AC); or "conditional-prior", "guessing-hinge"
+    # Levers against fresh attackers (protections/obfuscator/adversarial_training.py); the paper's game: 1, 0, 0.
+    adversaries: int = 1                          # K (AR, AC) pairs in Algorithm 1
+    reset_every: int = 0                          # epochs between two resets of one member (staggered)
+    reset_warmup_steps: int = 100                 # batches a reset member trains alone on the frozen O
+    feature_noise: float = 0.0                    # std of the Gaussian noise at O's output (released too)
+    attack_epochs: int = 30                       # cap on every fresh attacker's epochs ...
+    attack_patience: int = 3                      # ... which stops when its validation score stops improving
+    attack_val_fraction: float = 0.1              # share of the attacker part held out for that validation
     attack_lr: float = 1e-3                       # Adam, reconstructors
     reconstructors: tuple[str, ...] = RECONSTRUCTORS
     side_reconstructors: tuple[str, ...] = ("mirror",)   # for the ablations and the trade-off points
     lambdas: tuple[float, ...] = (0.1, 0.3, 3.0)  # trade-off curve (lambda1 = lambda2), besides the main one
+    curve_feature_noise: tuple[float, ...] = (0.1, 0.3, 1.0)   # noise-only baseline: O + C trained with this noise
     ablations: bool = True
     noise_baseline: bool = True
     noise_threshold: float = 0.30                 # "just unrecognizable": MS-SSIM(noisy, raw) <= this
@@ -59,6 +68,11 @@ class ObfuscatorExperimentConfig:
     def __post_init__(self) -> None:
         self.reconstructors, self.side_reconstructors = tuple(self.reconstructors), tuple(self.side_reconstructors)
         self.lambdas = tuple(float(v) for v in self.lambdas)
+        self.curve_feature_noise = tuple(float(v) for v in self.curve_feature_noise)
+        if not 0.0 < self.attack_val_fraction < 1.0 or self.attack_patience < 1:
+            raise ConfigurationError(f"attack_val_fraction must lie in (0, 1) and attack_patience be >= 1, got "
+                                     f"{self.attack_val_fraction} and {self.attack_patience}")
+        self.adversarial(1, 1, 0)                  # a bad lever fails here, before any training
         for name in (*self.reconstructors, *self.side_reconstructors):
             if name not in RECONSTRUCTORS:
                 raise ConfigurationError(f"unknown reconstructor {name!r}; known: {', '.join(RECONSTRUCTORS)}")
@@ -81,13 +95,22 @@ class ObfuscatorExperimentConfig:
     def arch(self, channels: int, image_size: tuple[int, int]) -> ObfuscatorArch:
         return ObfuscatorArch(channels, image_size, self.width, self.depth, self.hidden)
 
+    def adversarial(self, lambda_attribute: float, lambda_reconstruction: float, noise_seed: int) -> AdversarialConfig:
+        """Algorithm 1's settings for one setting of the run (main, ablation, curve point)."""
+        return AdversarialConfig(self.adversarial_epochs, self.batch_size, self.lr, lambda_attribute,
+                                 lambda_reconstruction, noise_seed=noise_seed, attribute_loss=self.attribute_loss,
+                                 adversaries=self.adversaries, reset_every=self.reset_every,
+                                 reset_warmup_steps=self.reset_warmup_steps, warmup_lr=self.attack_lr,
+                                 feature_noise=self.feature_noise)
+
 
 TRAINING_FIELDS = ("data", "data_dir", "size", "task", "private", "defender_size", "attacker_size", "test_size",
                    "width", "depth", "hidden", "batch_size", "pretrain_epochs", "seed")
 
 
 # Fields added after runs existed: keyed only when not at their default, so those runs' stages still match.
-LATER_DEFAULTS = {"attribute_loss": "negative-ce"}
+LATER_DEFAULTS = {"attribute_loss": "negative-ce", "adversaries": 1, "reset_every": 0, "reset_warmup_steps": 100,
+                  "feature_noise": 0.0}
 
 
 def run_key(cfg: ObfuscatorExperimentConfig, *extra: str, **more) -> str:

@@ -17,13 +17,14 @@ from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, 
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams
 from imageprivacy.nets.obfuscator_nets import ObfuscatorArch
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
-from imageprivacy.protections.obfuscator import (AdversarialConfig, DeepObfuscator, ImageNoise, pretrain_adversaries,
-                                                 pretrain_task_model, train_adversarially)
+from imageprivacy.protections.obfuscator import (DeepObfuscator, ImageNoise, pretrain_adversaries, pretrain_task_model,
+                                                 train_adversarially)
 
 STAGE_KIND = "deepobfuscator-stage"
 ATTACKER_KIND = "deepobfuscator-attacker"
 ADVERSARY_FIELDS = ("adversary_epochs", "attack_lr")
-ADVERSARIAL_FIELDS = (*ADVERSARY_FIELDS, "adversarial_epochs", "lr", "attribute_loss")
+ADVERSARIAL_FIELDS = (*ADVERSARY_FIELDS, "adversarial_epochs", "lr", "attribute_loss", "adversaries", "reset_every",
+                      "reset_warmup_steps", "feature_noise")
 
 
 @dataclass
@@ -41,8 +42,10 @@ class ObfuscatorRun:
         return {"data": self.cfg.data, "task": s.task.spec, "private": s.private.spec, "task_names": s.task.names,
                 "task_attributes": list(s.task.attributes), "private_names": s.private.names}
 
-    def new_net(self) -> DeepObfuscator:
-        return DeepObfuscator(self.arch, self.split.task.num_classes, self.split.private.num_classes, self.about)
+    def new_net(self, noise_std: float = 0.0) -> DeepObfuscator:
+        """Fresh modules; with stochastic features their noise is seeded by the run (feature_noise.py)."""
+        return DeepObfuscator(self.arch, self.split.task.num_classes, self.split.private.num_classes, self.about,
+                              noise_std, self.cfg.seed + 7)
 
 
 def cached(path: Path, kind: str, key: str, model: nn.Module, train: Callable[[nn.Module], dict], device,
@@ -81,8 +84,7 @@ def adversarial_stage(run: ObfuscatorRun, path: Path, start: DeepObfuscator, lam
                       lambda_reconstruction: float, progress) -> tuple[DeepObfuscator, dict]:
     """Algorithm 1 from the pretrained modules with the given lambdas (main setting, ablations, curve)."""
     cfg, part = run.cfg, run.split.training_part("defender")
-    adv = AdversarialConfig(cfg.adversarial_epochs, cfg.batch_size, cfg.lr, lambda_attribute, lambda_reconstruction,
-                            noise_seed=cfg.seed + 3, attribute_loss=cfg.attribute_loss)
+    adv = cfg.adversarial(lambda_attribute, lambda_reconstruction, cfg.seed + 3)
 
     def train(net: DeepObfuscator) -> dict:
         net.load_state_dict(start.state_dict())
@@ -90,7 +92,8 @@ def adversarial_stage(run: ObfuscatorRun, path: Path, start: DeepObfuscator, lam
                                    cfg.seed + 2, progress)
     key = run_key(cfg, *ADVERSARIAL_FIELDS, lambda_attribute=lambda_attribute,
                   lambda_reconstruction=lambda_reconstruction)
-    return cached(path, STAGE_KIND, key, run.new_net(), train, cfg.device, {"adversarial": adv.to_dict()})
+    return cached(path, STAGE_KIND, key, run.new_net(cfg.feature_noise), train, cfg.device,
+                  {"adversarial": adv.to_dict()})
 
 
 def noise_stage(run: ObfuscatorRun, std: float, progress) -> tuple[DeepObfuscator, dict]:
@@ -101,6 +104,17 @@ def noise_stage(run: ObfuscatorRun, std: float, progress) -> tuple[DeepObfuscato
                   lambda net: pretrain_task_model(net, part.images, part.task, cfg.pretrain_epochs, cfg.batch_size,
                                                   cfg.device, cfg.seed + 4, noise=ImageNoise(std), progress=progress),
                   cfg.device, {"noise_std": std})
+
+
+def feature_noise_stage(run: ObfuscatorRun, std: float, progress) -> tuple[DeepObfuscator, dict]:
+    """O + C trained on the task with Gaussian noise of `std` at O's output, no adversary: the noise-only
+    baseline of the privacy-utility curve (the lever of feature_noise.py without Algorithm 1)."""
+    cfg, part = run.cfg, run.split.training_part("defender")
+    return cached(run.run_dir / "eval" / f"feature_noise={std:g}" / "modules.safetensors", STAGE_KIND,
+                  run_key(cfg, feature_noise_std=std), run.new_net(std),
+                  lambda net: pretrain_task_model(net, part.images, part.task, cfg.pretrain_epochs, cfg.batch_size,
+                                                  cfg.device, cfg.seed + 6, progress=progress),
+                  cfg.device, {"feature_noise": std})
 
 
 def attacker_stage(run: ObfuscatorRun, path: Path, key: str, model: nn.Module, train: Callable[[nn.Module], dict],

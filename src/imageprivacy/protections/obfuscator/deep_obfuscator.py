@@ -21,10 +21,11 @@ from imageprivacy.protections.obfuscator.pretraining import pretrain_adversaries
 
 
 class DeepObfuscator(nn.Module):
-    def __init__(self, arch: ObfuscatorArch, task_classes: int, private_classes: int, about: dict | None = None):
+    def __init__(self, arch: ObfuscatorArch, task_classes: int, private_classes: int, about: dict | None = None,
+                 noise_std: float = 0.0, noise_seed: int | None = None):
         super().__init__()
         self.arch = arch
-        self.obfuscator = Obfuscator(arch, about)
+        self.obfuscator = Obfuscator(arch, about, noise_std, noise_seed)
         self.classifier = FeatureClassifier(arch, task_classes)
         self.reconstructor = MirrorReconstructor(arch)
         self.adversary = FeatureClassifier(arch, private_classes)
@@ -53,9 +54,10 @@ class DeepObfuscator(nn.Module):
 
     def config(self) -> dict:
         return {"arch": self.arch.to_dict(), "task_classes": self.classifier.num_classes,
-                "private_classes": self.adversary.num_classes, "about": self.obfuscator.about}
+                "private_classes": self.adversary.num_classes, "about": self.obfuscator.about,
+                "noise_std": self.obfuscator.noise.std}
 
     @classmethod
-    def from_config(cls, config: dict) -> "DeepObfuscator":
+    def from_config(cls, config: dict, noise_seed: int | None = None) -> "DeepObfuscator":
         return cls(ObfuscatorArch.from_dict(config["arch"]), config["task_classes"], config["private_classes"],
-                   config.get("about"))
+                   config.get("about"), config.get("noise_std", 0.0), noise_seed)

@@ -6,7 +6,9 @@
 
 Each is one safetensors file (nets.weights_file) whose metadata holds the ObfuscatorArch and what
 the model was trained for (data set, task, private attribute, label names), so the file alone
-rebuilds it. This API is stable: tools outside the package use it.
+rebuilds it. An obfuscator trained with stochastic features (feature_noise.py) keeps its noise std
+in the file and adds the noise on every call; `load` seeds it from the OS unless given a seed.
+This API is stable: tools outside the package use it.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from imageprivacy.data.input_checks import check_images
 from imageprivacy.errors import CheckpointError, InputShapeError
 from imageprivacy.nets.obfuscator_nets import FeatureClassifier, ObfuscatorArch, ObfuscatorFront
 from imageprivacy.nets.weights_file import load_state, read_tensors, save_module
+from imageprivacy.protections.obfuscator.feature_noise import FeatureNoise
 
 OBFUSCATOR_FILE, CLASSIFIER_FILE = "obfuscator.safetensors", "classifier.safetensors"
 OBFUSCATOR_KIND, CLASSIFIER_KIND = "deepobfuscator-obfuscator", "deepobfuscator-classifier"
@@ -32,10 +35,12 @@ def _file(path: str | Path, name: str) -> Path:
 class Obfuscator(nn.Module):
     """O: images in [0, 1] -> obfuscated features; `about` says what it was trained for."""
 
-    def __init__(self, arch: ObfuscatorArch, about: dict | None = None):
+    def __init__(self, arch: ObfuscatorArch, about: dict | None = None, noise_std: float = 0.0,
+                 noise_seed: int | None = None):
         super().__init__()
         self.arch, self.about = arch, dict(about or {})
         self.front = ObfuscatorFront(arch)
+        self.noise = FeatureNoise(noise_std, noise_seed)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -50,7 +55,7 @@ class Obfuscator(nn.Module):
         if tuple(images.shape[2:]) != self.arch.image_size:
             raise InputShapeError(f"this obfuscator takes {self.arch.image_size[0]}x{self.arch.image_size[1]} images, "
                                   f"got {images.shape[2]}x{images.shape[3]}; resize them first (data.image_fitting)")
-        return self.front(images)
+        return self.noise(self.front(images))
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -65,19 +70,22 @@ class Obfuscator(nn.Module):
 
     def save(self, path: str | Path) -> Path:
         """Write the obfuscator to `path` (a run folder gets obfuscator.safetensors)."""
+        # The noise's std is saved, never its seed (feature_noise.py says why).
         return save_module(_file(path, OBFUSCATOR_FILE), self, OBFUSCATOR_KIND,
-                           {"arch": self.arch.to_dict(), "about": self.about})
+                           {"arch": self.arch.to_dict(), "about": self.about, "noise_std": self.noise.std})
 
     @classmethod
-    def load(cls, path: str | Path, device="cpu") -> "Obfuscator":
-        """The obfuscator of a run folder (or a file written by `save`), in eval mode."""
+    def load(cls, path: str | Path, device="cpu", noise_seed: int | None = None) -> "Obfuscator":
+        """The obfuscator of a run folder (or a file written by `save`), in eval mode; its feature noise (if
+        it was trained with any) seeded by `noise_seed`, or by the OS when None."""
         file = _file(path, OBFUSCATOR_FILE)
         tensors, config = read_tensors(file, OBFUSCATOR_KIND)
         try:
             arch = ObfuscatorArch.from_dict(config["arch"])
+            noise_std = float(config.get("noise_std", 0.0))
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{file}: unreadable obfuscator config ({err})") from err
-        return load_state(cls(arch, config.get("about")), tensors, file).to(device).eval()
+        return load_state(cls(arch, config.get("about"), noise_std, noise_seed), tensors, file).to(device).eval()
 
 
 def save_classifier(path: str | Path, classifier: FeatureClassifier, about: dict | None = None) -> Path:
