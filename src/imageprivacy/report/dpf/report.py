@@ -31,7 +31,8 @@ def dpf_markdown(results: dict) -> list[str]:
              f"{results.get('git_commit')}, device {results.get('machine', {}).get('device')}). {cfg['backbone']} "
              f"width {cfg['width']}, hook {cfg['hook']} (features {results['feature_shape']}); private classes "
              f"{cfg['private_classes']}; sizes {results['sizes']}; epochs Phi {cfg['phi_epochs']}, psi "
-             f"{cfg['psi_epochs']}, DPF {cfg['dpf_epochs']}; P's objective `{cfg.get('dpf_objective', 'ssim')}` against "
+             f"{cfg['psi_epochs']}, DPF {cfg['dpf_epochs']}; P's objective `{cfg.get('dpf_objective', 'ssim')}` "
+             f"against "
              f"{', '.join(cfg.get('dpf_decoders', ['px2s2']))}"
              + (f", retrained every {cfg['dpf_refresh_every']} epochs on {cfg['dpf_refresh_on']} features"
                 if cfg.get("dpf_refresh_every") else "") + f"; seed {cfg['seed']}.", "", "## Targets (issue 16)", ""]

@@ -41,7 +41,8 @@ def check_targets(results: dict) -> list[TargetCheck]:
     if plain:
         task, base = main["task_accuracy"]["accuracy"], plain["task_accuracy"]["accuracy"]
         checks.append(TargetCheck(f"intended-task accuracy within {100 * TASK_GAP:.0f} points of the model without "
-                                  "privacy", f"{100 * task:.2f} vs {100 * base:.2f} ({100 * (task - base):+.2f} points)",
+                                  "privacy",
+                                  f"{100 * task:.2f} vs {100 * base:.2f} ({100 * (task - base):+.2f} points)",
                                   base - task <= TASK_GAP + 1e-9))
     floor = results["reconstruction_floor"]["task_mean_image"]["ms_ssim"]
     worst = _highest(main)
