@@ -163,3 +163,19 @@ def test_out_of_range_options_are_refused_when_the_config_is_built(option):
 
     with pytest.raises(ConfigurationError, match=next(iter(option))):
         ConfounderGAN(**option)
+
+
+def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_patterns(saved, tmp_path, tiny_set):
+    cg, path = saved["mixture"]
+    assert cg.config.generator.full_budget                       # today's default
+    meta = _metadata(path)
+    cfg = json.loads(meta["config"])
+    del cfg["options"]["config"]["generator"]["full_budget"]    # as written before the field existed
+    meta["config"] = json.dumps(cfg)
+    old = tmp_path / "old.safetensors"
+    save_file(load_file(str(path)), str(old), metadata=meta)
+    loaded = load_protection(old)
+    assert loaded.config.generator.full_budget is False
+    x = tiny_set.images[:8]
+    assert not torch.equal(loaded.protect(x), cg.protect(x))
+    assert torch.equal(load_protection(path).protect(x), cg.protect(x))
