@@ -11,18 +11,25 @@ thread, seldom waits for files. What one thread did is kept:
 - memory stays bounded: reads run at most `read_ahead` inputs ahead, and none starts while the decoded
   images waiting hold AHEAD_VALUES values; protected images waiting for a writer hold at most
   BEHIND_VALUES (the batcher bounds the rest, PENDING_VALUES_LIMIT);
+- torch keeps one core fewer than it had (at least one) while the pipeline runs: the readers and
+  writers need a core, and OpenMP threads that find their core taken spin instead of computing (on a
+  busy 2-core machine, 2 intra-op threads protected 32x32 images ~5x slower than one; tests/conftest.py
+  saw the same in training);
 - on an error (a bug in the protection, OUTPUT that cannot be written, Ctrl+C) no new read starts and
   the writes already queued finish and reach `take` before the error goes on, so whatever was
   protected is kept and a re-run resumes after it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
+
+import torch
 
 from imageprivacy.protections.base import Protection
 from imageprivacy.protections.unlearnable.file_steps import Decoded, Outcome, decoded_values, examine, write_protected
@@ -37,6 +44,16 @@ BEHIND_VALUES = 1 << 26     # protected values waiting for a writer
 def default_threads() -> int:
     """Readers (and as many writers) per job: one per core, at most 4 (beyond that the GIL-held parts bind)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def _one_core_less_for_torch():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class FilePipeline:
@@ -54,7 +71,7 @@ class FilePipeline:
     def run(self, jobs: list[OutputJob], labels: list, take: Callable[[Outcome], None]) -> None:
         """Examine, protect and write every job; each one's Outcome goes to `take` (module docstring)."""
         started = time.perf_counter()
-        with ThreadPoolExecutor(self.readers, "imageprivacy-read") as reads, \
+        with _one_core_less_for_torch(), ThreadPoolExecutor(self.readers, "imageprivacy-read") as reads, \
                 ThreadPoolExecutor(self.writers, "imageprivacy-write") as writes:
             def hand_to_writer(waiting: Waiting) -> None:
                 # The batcher drops its references after this call: the writer gets its own.
