@@ -1,6 +1,6 @@
 """`imageprivacy protect` through the command line on files: images/s at 32x32 and seconds per 1024x1024 photo.
 
-    python benchmarks/protect_files.py [--engines local,ray:1,ray:2] [--src SRC] [--label NAME]
+    python benchmarks/protect_files.py [--engines local,ray:1,ray:2] [--before OLD_CHECKOUT/src]
                                        [--args '--batch-size 256'] [--small 2000] [--photos 8]
                                        [--repeats 3] [--out FILE]
 
@@ -14,8 +14,8 @@ the generator, Ray) is what the one-file run takes; it is subtracted:
     images/s at 32x32 = (SMALL - 1) / (median time of SMALL files - median time of one file)
     s per photo       = (median time of PHOTOS photos - median time of one file) / PHOTOS
 
-`--src` runs another checkout's package (its `src/`), to measure code before a change the same way
-(engine `local` only, which is then its only engine). The machine's load average is recorded before and
+`--before SRC` also runs another checkout's package (its `src/`; engine `local`, named `before`),
+interleaved with the others, to measure the code before a change the same way. The machine's load average is recorded before and
 after: the figures of a busy machine are not those of an idle one. Writes JSON (default
 benchmarks/results/protect_files.json).
 """
@@ -55,11 +55,11 @@ def write_inputs(folder: Path, small: int, photos: int) -> dict[str, Path]:
     (folder / "photos").mkdir()
     for index in range(photos):
         write_photo(folder / "photos" / f"{index:03d}.jpg", 1024, 3)
-    return {"one": folder / "one", "small": folder / "small", "photos": folder / "photos"}
+    return {"one": folder / "one", "small": folder / "small", **({"photos": folder / "photos"} if photos else {})}
 
 
 def engine_args(engine: str) -> list[str]:
-    if engine == "local":
+    if engine in ("local", "before"):
         return []
     kind, _, workers = engine.partition(":")
     return ["--engine", kind, *(["--workers", workers] if workers else [])]
@@ -82,23 +82,24 @@ def timed_run(src: Path, generator: Path, source: Path, output: Path, extra: lis
 
 def figures(times: dict[str, list[float]], small: int, photos: int) -> dict:
     median = {case: statistics.median(values) for case, values in times.items()}
+    photos = photos if "photos" in median else 0
     return {"seconds": times, "median_seconds": median, "startup_seconds": median["one"],
             "images_per_second_32x32": (small - 1) / max(1e-9, median["small"] - median["one"]),
-            "seconds_per_1024x1024_photo": (median["photos"] - median["one"]) / photos}
+            "seconds_per_1024x1024_photo": (median["photos"] - median["one"]) / photos if photos else None}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="local", help="comma-separated: local, ray:N (N workers)")
-    parser.add_argument("--src", default=str(HERE.parent / "src"), help="the package to run (a checkout's src/)")
-    parser.add_argument("--label", default="", help="a name for this code in the results (e.g. before)")
+    parser.add_argument("--before", default=None, help="another checkout's src/, run as engine `before`")
     parser.add_argument("--args", default="", help="more arguments for every `protect`, e.g. '--batch-size 256'")
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results" / "protect_files.json"))
     args = parser.parse_args()
-    engines = args.engines.split(",")
+    engines = args.engines.split(",") + (["before"] if args.before else [])
+    sources = {engine: Path(args.before if engine == "before" else HERE.parent / "src") for engine in engines}
     from imageprivacy.experiments.provenance import provenance, write_results
 
     load_before = os.getloadavg()
@@ -110,20 +111,21 @@ def main() -> None:
         for _ in range(args.repeats):
             for engine in engines:
                 for case, source in inputs.items():
-                    seconds, counts = timed_run(Path(args.src), Path(folder) / "generator.safetensors", source,
+                    seconds, counts = timed_run(sources[engine], Path(folder) / "generator.safetensors", source,
                                                 Path(folder) / "out", engine_args(engine) + args.args.split())
                     times[engine][case].append(seconds)
                     printed[engine][case] = counts
         for engine in engines:
             results[engine] = {**figures(times[engine], args.small, args.photos), "printed": printed[engine]}
-    result = {"benchmark": "protect_files", "code": args.label or "this checkout", "src": args.src,
+    result = {"benchmark": "protect_files", "sources": {engine: str(src) for engine, src in sources.items()},
               "protect_arguments": args.args,
               "engines": results, "small_images": args.small, "photos": args.photos, "repeats": args.repeats,
               "generator": "fresh mixture generator, default config", "load_average_before": load_before,
               "load_average_after": os.getloadavg(),
               "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), **provenance("cpu")}
     print(json.dumps({engine: {k: round(v, 4) for k, v in figures_.items()
-                               if k in ("images_per_second_32x32", "seconds_per_1024x1024_photo", "startup_seconds")}
+                               if k in ("images_per_second_32x32", "seconds_per_1024x1024_photo", "startup_seconds")
+                               and v is not None}
                       for engine, figures_ in results.items()}))
     print(f"results: {write_results(result, args.out)}")
 

@@ -33,7 +33,6 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
-import imageprivacy
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.protections.base import Progress, Protection
 from imageprivacy.protections.unlearnable.folder_job import FolderJob, ProtectSummary, folder_job
@@ -47,8 +46,9 @@ def ray_installed() -> bool:
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None) -> Iterator:
-    """Ray, connected: the session this process already has, the cluster at `address`, or a local one."""
+def ray_session(address: str | None, workers: int | None = None) -> Iterator:
+    """Ray, connected: the session this process already has, the cluster at `address`, or a local one
+    with this machine's CPUs (or `workers` of them, when more are asked for: one each)."""
     import ray
 
     if ray.is_initialized():
@@ -58,10 +58,12 @@ def ray_session(address: str | None) -> Iterator:
     if address:
         ray.init(address=address, **options)
     else:
-        # A local Ray's workers import this very package, installed or not (PYTHONPATH=src).
-        package_root = str(Path(imageprivacy.__file__).resolve().parent.parent)
+        # A local Ray's workers import this very package, installed or not (PYTHONPATH=src): the folder
+        # that holds imageprivacy/ comes first on their path.
+        package_root = str(Path(__file__).resolve().parents[3])
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        ray.init(num_cpus=os.cpu_count(), runtime_env={"env_vars": {"PYTHONPATH": path}}, **options)
+        ray.init(num_cpus=max(os.cpu_count() or 1, workers or 0), runtime_env={"env_vars": {"PYTHONPATH": path}},
+                 **options)
     try:
         yield ray
     finally:
@@ -69,13 +71,14 @@ def ray_session(address: str | None) -> Iterator:
 
 
 def _worker_count(ray, device: str, workers: int | None) -> int:
+    """`workers`, or one per CPU (GPU) of the cluster; ConfigurationError when it has fewer, rather than
+    a pool that waits for ever for them."""
     resource = "GPU" if device.startswith("cuda") else "CPU"
     available = int(ray.cluster_resources().get(resource, 0))
-    if workers is None:
-        if available < 1:
-            raise ConfigurationError(f"the Ray cluster has no {resource}: choose another --device or --address")
-        return available
-    return workers
+    if available < max(1, workers or 0):
+        raise ConfigurationError(f"the Ray cluster has {available} {resource}(s), {workers or 1} needed: "
+                                 "fewer --workers, another --device or another --address")
+    return workers or available
 
 
 def _no_restarts(ray) -> dict:
@@ -142,7 +145,7 @@ def protect_path_on_ray(protection: Protection, checkpoint: str | Path, input_pa
                     checkpoint_sha256) as job:
         if not job.plan.jobs:
             return job.summary
-        with ray_session(address) as ray:
+        with ray_session(address, workers) as ray:
             count = _worker_count(ray, str(device), workers)
             started = time.perf_counter()
             try:
