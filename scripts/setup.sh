@@ -26,4 +26,5 @@ import torch
 version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
 sys.exit(0 if (2, 4) <= version < (2, 14) else 1)
 PY
-python3 -m pip install --quiet -e '.[test]'
+# The ray extra too: the tests marked `ray` run `protect --engine ray` on a local Ray (~50 s to install).
+python3 -m pip install --quiet -e '.[test,ray]'

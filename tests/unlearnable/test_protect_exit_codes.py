@@ -155,3 +155,17 @@ def test_file_names_that_are_not_utf8_are_protected_and_printed(tmp_path, genera
     assert "bad\\xff.jpg: not an image" in printed and "1 written" in printed
     assert os.path.exists(os.path.join(os.fsencode(tmp_path / "out"), b"\xfe.png"))
     assert _protect(generator, tmp_path / "in", tmp_path / "out") == 1 and "1 already done" in capsys.readouterr().out
+
+
+def test_the_ray_engine_without_ray_says_how_to_install_it_and_is_2(photos, generator, tmp_path, monkeypatch, capsys):
+    import imageprivacy.protections.unlearnable.ray_engine as ray_engine
+
+    monkeypatch.setattr(ray_engine, "ray_installed", lambda: False)
+    assert main(["protect", "--engine", "ray", "--generator", str(generator), str(photos), str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [ray_engine.RAY_HINT]
+    assert not (tmp_path / "o").exists()
+
+
+def test_ray_options_without_the_ray_engine_are_2(photos, generator, tmp_path, capsys):
+    assert _protect(generator, "--workers", "2", photos, tmp_path / "o") == 2
+    assert "--engine ray" in _one_line_error(capsys) and not (tmp_path / "o").exists()

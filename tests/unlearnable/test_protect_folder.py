@@ -212,3 +212,19 @@ def test_labels_from_folders_reach_a_method_that_can_do_without(tmp_path):
     assert (read_image(tmp_path / "free/down/img.png").pixels == 100 + level).all()     # no labels asked for
     protect_path(OptionalClassSign(), tmp_path / "in", tmp_path / "aware", batch_size=8, use_folder_labels=True)
     assert (read_image(tmp_path / "aware/down/img.png").pixels == 100 - level).all()
+
+
+def test_reader_and_writer_threads_change_no_byte_of_outputs_or_manifest(tmp_path):
+    """file_pipeline.py: inputs reach the batcher in order, so any number of threads writes the same files."""
+    for i in range(40):
+        h, w = (4, 4) if i % 3 else (5, 3 + i % 4)
+        save_image(tmp_path / "in" / f"d{i % 4}" / f"{i}.png", random_pixels(h, w, c=1 + 2 * (i % 2)))
+    (tmp_path / "in" / "bad.png").write_bytes(b"not an image")
+    runs = {}
+    for threads in (1, 4):
+        protection = AddNoise()
+        summary = protect_path(protection, tmp_path / "in", tmp_path / f"out{threads}", batch_size=3, threads=threads)
+        runs[threads] = (file_hashes(tmp_path / f"out{threads}"), protection.batches, summary.skipped, summary.written)
+    one, four = runs[1], runs[4]
+    assert [p.relative_to(tmp_path / "out1") for p in one[0]] == [p.relative_to(tmp_path / "out4") for p in four[0]]
+    assert list(one[0].values()) == list(four[0].values()) and one[1:] == four[1:] and one[3] == 40

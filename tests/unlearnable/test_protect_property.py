@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import imageprivacy.protections.unlearnable.file_steps as file_steps
 import imageprivacy.protections.unlearnable.protect_folder as protect_folder
 from imageprivacy.data.image_files import read_image
 from imageprivacy.data.image_formats import IMAGE_SUFFIXES
@@ -209,7 +210,7 @@ def test_killed_at_a_random_step_then_rerun(tmp_path, seed, monkeypatch):
         return wrapped
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", step(os.replace))
-        patch.setattr(protect_folder, "read_source", step(protect_folder.read_source))
+        patch.setattr(file_steps, "read_source", step(file_steps.read_source))
         patch.setattr(protection, "protect", step(protection.protect))
         try:
             protect_folder.protect_path(protection, root, out, batch_size=3)

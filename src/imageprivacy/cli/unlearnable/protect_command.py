@@ -3,6 +3,12 @@
 Exit codes (EXIT_CODES, shown by --help): 0 every image protected; 1 some inputs not protected,
 listed with their reasons; 2 a usage or configuration error; 3 OUTPUT cannot be written. Errors 2 and 3
 are typed errors that `imageprivacy.cli.main` prints as one line (OutputError is 3).
+
+`--engine local` (the default) runs on this machine (protections/unlearnable/protect_folder.py);
+`--engine ray` runs the same job, with the same outputs, manifest, summary and exit code, on a Ray
+cluster (protections/unlearnable/ray_engine.py): a local one started for the job, or the one at
+`--address`. Ray is the optional extra `imageprivacy[ray]`; without it `--engine ray` says how to
+install it and exits 2.
 """
 from __future__ import annotations
 
@@ -50,6 +56,15 @@ def add_parser(sub) -> None:
                         "then gives each class its own pattern); without it ConfounderGAN needs no labels")
     p.add_argument("--overwrite", "--overwrite-outputs", dest="overwrite", action="store_true",
                    help="redo every output and replace any file in the way, even one this tool did not write")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process, with reader and writer threads; ray: a Ray Data pipeline on a "
+                        "local Ray or the cluster at --address (needs: pip install 'imageprivacy[ray]')")
+    p.add_argument("--address", default=None,
+                   help="--engine ray: the Ray cluster to join (e.g. auto, or ray://HOST:10001); INPUT and "
+                        "OUTPUT must be paths every worker reaches. Default: start a local Ray")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="--engine ray: protecting workers, one model copy each (default: one per CPU of the "
+                        "cluster, or per GPU with --device cuda)")
     p.set_defaults(run=run)
 
 
@@ -91,25 +106,44 @@ def rate(summary) -> str:
     return f"; {per_second:.1f} images/s" if per_second >= 1 else f"; {1 / per_second:.1f} s/image"
 
 
+def _protect(args, protection, checkpoint_sha256, progress):
+    """The job, on the engine the arguments name."""
+    options = dict(batch_size=args.batch_size, progress=progress, overwrite_outputs=args.overwrite,
+                   use_folder_labels=args.labels_from_folders, checkpoint_sha256=checkpoint_sha256)
+    if args.engine == "ray":
+        from imageprivacy.protections.unlearnable.ray_engine import protect_path_on_ray
+
+        return protect_path_on_ray(protection, args.generator, args.input, args.output, device=args.device,
+                                   workers=args.workers, address=args.address, **options)
+    from imageprivacy.protections.unlearnable.protect_folder import protect_path
+
+    return protect_path(protection, args.input, args.output, **options)
+
+
 def run(args) -> int:
     from imageprivacy.protections.checkpoint import load_protection
-    from imageprivacy.protections.unlearnable.protect_folder import plan_outputs, protect_path
+    from imageprivacy.protections.unlearnable.protect_folder import plan_outputs
     from imageprivacy.protections.unlearnable.protection_identity import file_sha256
+    from imageprivacy.protections.unlearnable.ray_engine import RAY_HINT, ray_installed
 
+    if args.engine == "ray" and not ray_installed():
+        print(RAY_HINT, file=sys.stderr)
+        return 2
+    if args.engine == "local" and (args.address is not None or args.workers is not None):
+        return _usage_error("--address and --workers are options of --engine ray")
     if not Path(args.input).exists():
         return _usage_error(f"input {args.input} does not exist")
     try:    # refuse a bad OUTPUT before the (slower) generator load; OutputError (exit 3) goes to cli.main
         plan_outputs(args.input, args.output)
     except ValueError as err:
         return _usage_error(str(err))
-    protection = load_protection(args.generator, device=args.device)
+    # With Ray, this copy only describes the job and its manifest record: the workers protect, on --device.
+    protection = load_protection(args.generator, device="cpu" if args.engine == "ray" else args.device)
     checkpoint_sha256 = file_sha256(args.generator)
     print(describe(protection, checkpoint_sha256), flush=True)
     progress, state = _progress_bar()
     try:
-        summary = protect_path(protection, args.input, args.output, batch_size=args.batch_size,
-                               progress=progress, overwrite_outputs=args.overwrite,
-                               use_folder_labels=args.labels_from_folders, checkpoint_sha256=checkpoint_sha256)
+        summary = _protect(args, protection, checkpoint_sha256, progress)
     finally:
         if state["bar"] is not None:
             state["bar"].close()

@@ -73,6 +73,7 @@ def output_problem(root: Path, target: Path) -> str | None:
 class Manifest:
     def __init__(self, root: Path, outputs: dict[str, dict] | None = None):
         self.root, self.path, self.outputs = root, root / MANIFEST_NAME, outputs or {}
+        self.changed = False     # since the last save: a save that would write the same text is skipped
 
     @classmethod
     def load(cls, root: Path) -> "Manifest":
@@ -113,12 +114,20 @@ class Manifest:
         """Record a new output; the hash of the one it replaces stays known until the next save after the move."""
         old = self.outputs.get(target_rel)
         replaces = [] if old is None else [old["output_sha256"], *old.get("replaces", [])]
-        self.outputs[target_rel] = {**record, "replaces": replaces[:4]}
+        # No empty list for a new output: then the save after its move (`settle`) has nothing to change.
+        self.outputs[target_rel] = {**record, **({"replaces": replaces[:4]} if replaces else {})}
+        self.changed = True
 
     def settle(self, target_rels) -> None:
         """The outputs are in place: the hashes they replaced are no longer needed."""
         for rel in target_rels:
-            self.outputs[rel].pop("replaces", None)
+            if self.outputs[rel].pop("replaces", None) is not None:
+                self.changed = True
+
+    def save_if_changed(self) -> None:
+        """`save`, unless nothing changed since the last one: the manifest of a large folder is long to write."""
+        if self.changed:
+            self.save()
 
     def save(self) -> None:
         """Write the manifest atomically (the umask applies); an OSError becomes an OutputError."""
@@ -130,6 +139,7 @@ class Manifest:
                     out.write(text)
                 os.chmod(tmp, default_file_mode())
                 os.replace(tmp, self.path)
+                self.changed = False
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise

@@ -1,7 +1,8 @@
 """Writing protect's outputs so that OUTPUT and its manifest always agree, whenever the job is stopped.
 
 Each output is encoded into a hidden temporary file beside its target (mkstemp: mode 0600, a name
-ending in TEMP_SUFFIX that no folder walk takes for an image) and hashed. Staged outputs are
+ending in TEMP_SUFFIX that no folder walk takes for an image), hashed as it is written
+(`write_temporary`: any thread or machine that reaches the folder may do this part). Staged outputs are
 committed together, at most every COMMIT_SECONDS or COMMIT_BYTES and at the end: the manifest is
 saved with their records first (output_manifest.py), then each temporary file gets the mode a plain
 write would give (the umask applies) and is moved onto its target with os.replace. Saving the
@@ -15,6 +16,7 @@ platform has flock.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 import time
@@ -24,7 +26,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from imageprivacy.data.png_output import TEMP_SUFFIX, default_file_mode
 from imageprivacy.errors import OutputError
-from imageprivacy.protections.unlearnable.output_manifest import Manifest, sha256_of_file
+from imageprivacy.protections.unlearnable.output_manifest import Manifest
 
 try:
     import fcntl
@@ -62,6 +64,47 @@ def locked_output(root: Path) -> Iterator[None]:
         os.close(handle)
 
 
+class _HashingFile:
+    """What encode_png writes to: passes the bytes on and hashes them, so an output is never read back.
+
+    It has no fileno(), so Pillow writes through write() (ImageFile._save); the bytes are the same.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def write_temporary(target: Path, encode: Callable[[BinaryIO], None]) -> tuple[Path, str, int]:
+    """Encode one output into a new hidden temporary file beside `target`: (its path, sha256, size).
+
+    OutputError when the folder cannot be made or written; the temporary file is then removed.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    except OSError as err:
+        raise output_failure(target, err) from err
+    tmp = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            hashing = _HashingFile(out)
+            encode(hashing)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise output_failure(target, err) from err
+        raise
+    return tmp, hashing.digest.hexdigest(), hashing.size
+
+
 @dataclass
 class _Staged:
     target_rel: str
@@ -86,21 +129,10 @@ class OutputWriter:
 
     def stage(self, target_rel: str, target: Path, encode: Callable[[BinaryIO], None], record: dict) -> None:
         """Encode one output into its temporary file; it reaches `target` at the next commit."""
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-        except OSError as err:
-            raise output_failure(target, err) from err
-        tmp = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                encode(out)
-            digest, size = sha256_of_file(tmp), tmp.stat().st_size
-        except BaseException as err:
-            tmp.unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise output_failure(target, err) from err
-            raise
+        self.add(target_rel, target, *write_temporary(target, encode), record)
+
+    def add(self, target_rel: str, target: Path, tmp: Path, digest: str, size: int, record: dict) -> None:
+        """Stage a temporary file `write_temporary` wrote (here or on another machine) for the next commit."""
         self.staged.append(_Staged(target_rel, target, tmp, {**record, "output_sha256": digest}))
         self.staged_bytes += size
 
@@ -135,7 +167,7 @@ class OutputWriter:
         """Commit what is staged and save the manifest; after a failure, an error here does not hide the first."""
         try:
             self.commit()
-            self.manifest.save()
+            self.manifest.save_if_changed()
         except BaseException:
             for item in self.staged:
                 item.tmp.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ is handed to `finish` once all its parts are back.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,7 +34,6 @@ class Batcher:
         self.protection, self.batch_size, self.finish, self.use_labels = protection, batch_size, finish, use_labels
         self.buckets: dict[tuple, list] = {}
         self.waiting_values = self.waiting_parts = 0
-        self.seconds = 0.0          # protecting, checking and writing: what the images/s rate counts
 
     def add(self, item: Any, image: DecodedImage, label: int | None = None) -> None:
         parts = split(image, self.protection.channels)
@@ -56,7 +54,6 @@ class Batcher:
             self.flush(next(iter(self.buckets)))
 
     def flush(self, key: tuple) -> None:
-        started = time.perf_counter()
         entries = self.buckets.pop(key)
         labels = None
         if self.use_labels:
@@ -72,5 +69,4 @@ class Batcher:
             self.waiting_values, self.waiting_parts = self.waiting_values - part.numel(), self.waiting_parts - 1
             if waiting.missing == 0:
                 self.finish(waiting)
-                waiting.parts, waiting.image = [], None      # free the pixels as soon as they are written
-        self.seconds += time.perf_counter() - started
+                waiting.parts, waiting.image = [], None      # `finish` keeps what it still needs

@@ -1,0 +1,70 @@
+"""One worker of `imageprivacy protect --engine ray`: the model loaded once, then the files of each batch protected.
+
+Ray Data creates one `ProtectWorker` per worker (an actor holding one CPU, or one GPU) and calls it
+with batches of rows (ray_engine.py). A row is one input: its OutputJob, its label and the record the
+driver's manifest holds for its output, pickled. The worker runs the local engine's own steps and
+threads (file_pipeline.py) on them, with a manifest that holds only those records: it reads INPUT,
+writes temporary PNGs beside their targets in OUTPUT and returns one pickled Outcome per input. It
+never writes the manifest and never moves an output in place; the driver does both (folder_job.py).
+
+An error that stops a batch (OUTPUT cannot be written, a bug in the protection) comes back as a last
+row holding the exception, after the outcomes of the inputs the batch had finished, so the driver
+keeps those and raises it as the local engine would.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from imageprivacy.protections.unlearnable.file_pipeline import FilePipeline
+from imageprivacy.protections.unlearnable.output_manifest import Manifest
+
+
+def _portable(err: Exception) -> Exception:
+    """The exception itself when it survives pickling (typed errors keep their type), else a RuntimeError."""
+    try:
+        pickle.loads(pickle.dumps(err))
+        return err
+    except Exception:
+        return RuntimeError(f"{type(err).__name__}: {err}")
+
+
+class ProtectWorker:
+    """Callable class for Dataset.map_batches: `__init__` runs once per worker, `__call__` once per batch."""
+
+    def __init__(self, checkpoint, device: str, cpus: int, root: str, identity: dict, overwrite: bool,
+                 use_labels: bool, batch_size: int):
+        import ray
+        import torch
+
+        from imageprivacy.protections.checkpoint import load_protection
+
+        if device == "cpu":
+            torch.set_num_threads(max(1, cpus))       # the CPUs Ray gave this worker, not the machine's
+        # The checkpoint's bytes come through Ray's object store (a reference the driver holds for the
+        # job), so the file need not sit on a shared folder.
+        handle, name = tempfile.mkstemp(suffix=".safetensors")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(ray.get(checkpoint))
+            self.protection = load_protection(name, device=device)
+        finally:
+            os.unlink(name)
+        self.root, self.identity, self.overwrite = Path(root), identity, overwrite
+        self.use_labels, self.batch_size, self.threads = use_labels, batch_size, max(1, cpus)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = [pickle.loads(blob) for blob in batch["job"]]
+        manifest = Manifest(self.root, {job.target_rel: record for job, _, record in rows if record is not None})
+        pipeline = FilePipeline(self.protection, self.batch_size, manifest, self.identity, self.overwrite,
+                                self.use_labels, readers=self.threads, writers=self.threads)
+        outcomes: list = []
+        try:
+            pipeline.run([job for job, _, _ in rows], [label for _, label, _ in rows], outcomes.append)
+        except Exception as err:
+            outcomes.append(_portable(err))
+        return {"outcome": np.array([pickle.dumps(item) for item in outcomes], dtype=object)}
