@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+from dataclasses import fields
 from fractions import Fraction
 
 import torch
@@ -70,6 +71,19 @@ def budget(text: str) -> float:
 def budgets(text: str) -> tuple[float, ...]:
     """'8/255,16/255' -> a tuple of budgets (each as `budget` reads it)."""
     return tuple(budget(part) for part in text.split(",") if part.strip())
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """A comma-separated list of numbers (an argparse type)."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}")
+
+
+def config_default(config_class, name: str):
+    """A config dataclass field's default, so the command line and the Python API cannot drift apart."""
+    return next(f.default for f in fields(config_class) if f.name == name)
 
 
 def device(text: str) -> str:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 
-from imageprivacy.cli.arguments import add_common, device, progress_printer
+from imageprivacy.cli.arguments import add_common, config_default, device, float_list, progress_printer
 from imageprivacy.data.class_groups import format_groups, parse_groups
 from imageprivacy.errors import DatasetError
 from imageprivacy.experiments.dpf.run import DPFExperimentConfig
@@ -12,15 +11,7 @@ from imageprivacy.protections.dpf.poisoning_function import OBJECTIVES, REFRESH_
 
 
 def _default(name: str):
-    """The config's default, so the command line and the Python API cannot drift apart."""
-    return next(f.default for f in fields(DPFExperimentConfig) if f.name == name)
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}")
+    return config_default(DPFExperimentConfig, name)
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -91,9 +82,9 @@ def add_parser(sub) -> None:
                    help="section 4.4 variant's coarse task, groups split by '/'; 'none' skips it")
     t.add_argument("--stationary", type=_names, default=_default("stationary"),
                    help="Table 3's stationary poisoning functions; '' skips them")
-    t.add_argument("--curve-lambdas", type=_floats, default=_default("curve_lambdas"),
+    t.add_argument("--curve-lambdas", type=float_list, default=_default("curve_lambdas"),
                    help="privacy-utility curve: P also trained at these lambdas ('' and --curve-noise '' skip it)")
-    t.add_argument("--curve-noise", type=_floats, default=_default("curve_noise"),
+    t.add_argument("--curve-noise", type=float_list, default=_default("curve_noise"),
                    help="... and Gaussian noise alone at these stds (x the features' std)")
     t.add_argument("--no-secondary-attack", action="store_true")
     t.add_argument("--quiet", action="store_true")

@@ -3,24 +3,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
 
 from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
-from imageprivacy.cli.arguments import add_common, device, progress_printer
+from imageprivacy.cli.arguments import add_common, config_default, device, float_list, progress_printer
 from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig
 from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES
 
 
 def _default(name: str):
-    """The config's default, so the command line and the Python API cannot drift apart."""
-    return next(f.default for f in fields(ObfuscatorExperimentConfig) if f.name == name)
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}")
+    return config_default(ObfuscatorExperimentConfig, name)
 
 
 def _reconstructors(text: str) -> tuple[str, ...]:
@@ -71,10 +62,10 @@ def _add_train(verbs) -> None:
                    help="batches a re-initialised adversary trains alone on the frozen O")
     t.add_argument("--feature-noise", type=float, default=_default("feature_noise"),
                    help="std of the Gaussian noise at O's output, after tanh (0 = none); also applied at release")
-    t.add_argument("--curve-feature-noise", type=_floats, default=_default("curve_feature_noise"),
+    t.add_argument("--curve-feature-noise", type=float_list, default=_default("curve_feature_noise"),
                    help="noise-only baseline of the privacy-utility curve: O + C trained with these stds; '' skips")
     t.add_argument("--lambda2", type=float, default=_default("lambda_reconstruction"), help="weight of L(AR2) - L(AR1)")
-    t.add_argument("--lambdas", type=_floats, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
+    t.add_argument("--lambdas", type=float_list, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
                                                                                "lambda2), comma-separated; '' skips")
     t.add_argument("--reconstructors", type=_reconstructors, default=_default("reconstructors"))
     t.add_argument("--side-reconstructors", type=_reconstructors, default=_default("side_reconstructors"),
