@@ -4,6 +4,7 @@ import matplotlib
 matplotlib.use("Agg")            # figures in tests never need a display
 
 import gzip  # noqa: E402
+import os  # noqa: E402
 import struct  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -15,8 +16,10 @@ import torch  # noqa: E402
 import torch._dynamo  # noqa: E402, F401
 from PIL import Image  # noqa: E402
 
+os.environ["IMAGEPRIVACY_PRECISION"] = "float32"     # also for the command lines tests start; see below
 from imageprivacy.data.imageset import ImageSet  # noqa: E402
 from imageprivacy.protections import PROTECTIONS  # noqa: E402
+from imageprivacy.training.accelerator import set_precision  # noqa: E402
 
 # The cheapest settings of every registered protection (unknown names: the class defaults).
 # Tiny tensors gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's spinning
@@ -82,6 +85,15 @@ def write_fashion_mnist(root, train: ImageSet, test: ImageSet):
 def _seed():
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _float32_training():
+    """Tests train in float32 whatever the machine's CPU (bf16 autocast on tiny nets is slower, and its
+    figures would differ between machines); tests/test_accelerator.py checks the "auto" choice itself."""
+    set_precision("float32")
+    yield
+    set_precision("float32")
 
 
 @pytest.fixture(scope="session")

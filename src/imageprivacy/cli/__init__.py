@@ -7,6 +7,7 @@ import sys
 from imageprivacy.cli.arguments import VerbParser, printable
 from imageprivacy.cli.data_parallel import check_launch
 from imageprivacy.errors import ImagePrivacyError, OutputError
+from imageprivacy.training.accelerator import set_precision
 
 USAGE_ERROR, OUTPUT_ERROR = 2, 3     # exit codes of a typed error; a verb returns 0 or 1 itself
 
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "precision", None):
+        set_precision(args.precision)
     try:
         check_launch(args)
         return int(args.run(args) or 0)

@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import torch
 
+from imageprivacy.training.accelerator import PRECISIONS
+
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """argparse's formatter appends "(default: ...)" only to options that have a help text; this one to every
@@ -99,6 +101,10 @@ def device(text: str) -> str:
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=PRECISIONS, default=argparse.SUPPRESS,
+                        help="training precision: auto = bf16 autocast on a CUDA GPU or a CPU with bf16 units "
+                             "(AVX512-BF16, AMX), float32 elsewhere; float32 turns autocast off (default: "
+                             "$IMAGEPRIVACY_PRECISION if set, else auto)")
 
 
 def progress_printer(quiet: bool = False):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from imageprivacy.training.accelerator import autocast_dtype
+
 
 def versions() -> dict:
     names = ["imageprivacy", "torch", "kornia", "torchmetrics", "safetensors", "numpy", "pillow"]
@@ -23,10 +25,16 @@ def versions() -> dict:
     return found
 
 
+def training_precision(device) -> str:
+    """What the training loops ran in on `device` (training/accelerator.py chooses)."""
+    dtype = autocast_dtype(device)
+    return "float32" if dtype is None else f"{str(dtype).removeprefix('torch.')} autocast"
+
+
 def machine(device) -> dict:
     device = torch.device(device)
     info = {"device": str(device), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(), "training_precision": training_precision(device)}
     if device.type == "cuda" and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(device)
     return info

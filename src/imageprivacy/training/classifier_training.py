@@ -9,8 +9,8 @@ examples crafted against the same loss (`adversarial_epsilon` > 0) -> one SGD st
 maximises the soft-target loss of the mixed batch, i.e. it attacks exactly what is being trained.
 
 Under torchrun each rank trains on its part of every batch through DDP (distributed.py says how the
-batches are split and what BatchNorm then sees); on a GPU the forward passes run under bf16 autocast
-and batches are copied through pinned memory (accelerator.py). One process on the CPU is unchanged.
+batches are split and what BatchNorm then sees). Forward passes run under bf16 autocast on a GPU and on
+a CPU with bf16 units, and batches reach a GPU through pinned memory (accelerator.py).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from torch import nn
 
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.training import distributed
-from imageprivacy.training.accelerator import mixed_precision, to_device
+from imageprivacy.training.accelerator import channels_last, mixed_precision, to_device
 from imageprivacy.training.adversarial import pgd_examples
 from imageprivacy.training.augment import build_augmentation
 from imageprivacy.training.mixing import MIXES, mix_batch
@@ -88,7 +88,9 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, devic
     correct = 0
     for start in range(0, len(images), batch_size):
         x = _as_input(images[start:start + batch_size], device, inputs)
-        correct += (model(x).argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
+        with mixed_precision(device):       # test passes cost a third of training at 2k test images
+            logits = model(x)
+        correct += (logits.argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
     return correct / max(1, len(images))
 
 
@@ -109,6 +111,11 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         raise ConfigurationError(f"image augmentations {recipe.augment} do not apply to feature maps")
     device = torch.device(device)
     model.to(device)
+    with channels_last(model):          # before DDP wraps it: DDP keeps the parameters it was given
+        return _train(model, images, labels, recipe, device, seed, test, progress, inputs, after_epoch)
+
+
+def _train(model, images, labels, recipe, device, seed, test, progress, inputs, after_epoch) -> TrainHistory:
     gen = torch.Generator().manual_seed(seed)
     # Augmentations, mixing weights and PGD starts come from the global generator. Rank r seeds it with
     # seed + r, or every rank would crop its i-th image exactly as every other rank does; rank 0 (and
