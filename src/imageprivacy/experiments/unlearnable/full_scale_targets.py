@@ -117,6 +117,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/targets")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="seeds the generators, the victims and class-wise noise")
     p.add_argument("--train-size", type=int, default=0, help="victims see the first N images (0 = all)")
     p.add_argument("--victim-epochs", type=int, default=10)
     p.add_argument("--victim-width", type=int, default=16)
@@ -125,7 +126,7 @@ def main() -> None:
     args = p.parse_args()
     cfg = TargetConfig(train_size=args.train_size, generator=json.loads(args.generator),
                        victim_epochs=args.victim_epochs, victim_width=args.victim_width, device=args.device,
-                       runs=tuple(args.runs.split(",")))
+                       seed=args.seed, runs=tuple(args.runs.split(",")))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     run_targets(cfg, Path(args.out), progress=lambda e, v: print(e, json.dumps(v, default=str), flush=True))
 

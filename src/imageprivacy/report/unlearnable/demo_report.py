@@ -54,7 +54,8 @@ def write_demo_report(run_dir: str | Path) -> Path:
         f"# ConfounderGAN on {cfg['data']}",
         "",
         f"Generated from `results.json` (finished {results['finished_utc']}, commit {results['git_commit']}, "
-        f"device {m['device']}{' ' + m['gpu'] if 'gpu' in m else ''}, {m['cpu_count']} CPUs).",
+        f"device {m['device']}{' ' + m['gpu'] if 'gpu' in m else ''}, {m['cpu_count']} CPUs, training in "
+        f"{m.get('training_precision', 'float32')}).",
         f"Training set: {results['train_size']} images; clean test set: {results['test_size']} images; "
         f"epsilon = {eps * 255:g}/255; seed {cfg['seed']}; the whole job took "
         f"{results.get('seconds', float('nan')) / 60:.1f} minutes.",
@@ -65,7 +66,10 @@ def write_demo_report(run_dir: str | Path) -> Path:
         "Lower is better protection" + (f"; chance is {100 * chance:.0f} %" if chance else "") + ". "
         "Early stopping at the best epoch is an attack, so the best "
         "epoch is reported beside the final one. The last column is the victim's accuracy on its own training "
-        "images (eval mode, no augmentation): a victim that fits them has learnt what they offer.",
+        "images (eval mode, no augmentation): a victim that fits them has learnt what they offer. "
+        "Each row is one victim seed: at a few thousand images the final accuracy of a victim on protected data "
+        "moves by tens of points with the victim's seed alone (docs/results.md), so compare rows with care and "
+        "re-run with --seed to see the spread.",
         "",
         *victim_table(results["victims"]),
         "",
