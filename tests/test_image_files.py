@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from imageprivacy.data.image_files import iter_image_files, read_image, read_size, write_png
-from imageprivacy.errors import CorruptImageError, InputShapeError
+from imageprivacy.errors import ConfigurationError, CorruptImageError, InputShapeError
 
 RNG = np.random.default_rng(0)
 
@@ -125,6 +125,17 @@ def test_write_png_is_atomic_and_checks_its_input(tmp_path, monkeypatch):
         write_png(target, torch.zeros(1, 2, 2))                     # float
     with pytest.raises(InputShapeError):
         write_png(target, torch.zeros(3, 2, 2, dtype=torch.uint8), original_mode="L")
+
+
+def test_the_compression_level_changes_the_size_never_the_pixels(tmp_path):
+    smooth = torch.arange(32).repeat(3, 32, 1).to(torch.uint8) * 4          # gradients: zlib has work to do
+    paths = [write_png(tmp_path / f"{level}.png", smooth, compress_level=level) for level in range(10)]
+    assert paths[0].stat().st_size > paths[1].stat().st_size > paths[9].stat().st_size
+    assert all(torch.equal(read_image(path).pixels, smooth) for path in paths)
+    for bad in (-1, 10, 1.0, True):
+        with pytest.raises(ConfigurationError, match="0 .* to 9"):
+            write_png(tmp_path / "sub" / "bad.png", smooth, compress_level=bad)
+    assert not (tmp_path / "sub").exists()                                 # refused before any folder or file
 
 
 def test_iter_image_files_is_recursive_sorted_and_skips_hidden(tmp_path):

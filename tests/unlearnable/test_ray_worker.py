@@ -4,17 +4,19 @@ import pickle
 from imageprivacy.errors import OutputError
 from imageprivacy.protections.unlearnable import output_writer
 from imageprivacy.protections.unlearnable.output_plan import plan_outputs
+from imageprivacy.protections.unlearnable.protect_folder import protect_path
 from imageprivacy.protections.unlearnable.protection_identity import protection_identity
 from imageprivacy.protections.unlearnable.ray_worker import ProtectWorker, _portable
 from unlearnable.protect_doubles import random_pixels, save_image, untrained_generator
 
 
-def _worker(root):
+def _worker(root, png_compression=1):
     """A worker as Ray would build it, less the checkpoint's trip through the object store."""
     worker = object.__new__(ProtectWorker)
     worker.protection = untrained_generator()
     worker.root, worker.identity, worker.overwrite = root, protection_identity(worker.protection, None, False), False
     worker.use_labels, worker.batch_size, worker.threads = False, 4, 1
+    worker.png_compression = png_compression
     return worker
 
 
@@ -40,6 +42,15 @@ def test_a_batch_gives_one_outcome_per_input_and_moves_nothing_in_place(tmp_path
             assert outcome.tmp.is_file() and outcome.tmp.parent == outcome.job.target.parent
             assert not outcome.job.target.exists() and outcome.record["source"] == outcome.job.rel
     assert not (plan.root / ".imageprivacy-manifest.json").exists()      # the driver's alone
+
+
+def test_a_worker_writes_the_local_engines_bytes_at_the_level_it_is_given(tmp_path):
+    plan, batch = _batch(tmp_path)
+    written = [o for o in _outcomes(_worker(plan.root, png_compression=9)(batch)) if o.status == "written"]
+    local = tmp_path / "local"
+    protect_path(untrained_generator(), tmp_path / "in", local, png_compression=9)
+    assert len(written) == 2 and all(o.record["png_compression"] == 9 for o in written)
+    assert all(o.tmp.read_bytes() == (local / o.job.target_rel).read_bytes() for o in written)
 
 
 def test_an_output_error_comes_back_as_the_last_row_of_its_type(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from imageprivacy.data.image_files import decode_image, write_png
+from imageprivacy.data.png_output import DEFAULT_COMPRESS_LEVEL
 from imageprivacy.errors import CorruptImageError
 from imageprivacy.protections.base import Protection
 from imageprivacy.protections.unlearnable.folder_labels import labels_from_folders
@@ -73,7 +74,8 @@ def protect_upload(protection: Protection, upload: Upload, work: Path, gate: thr
         with gate:
             protected = protect_pixels(protection, image, label, rel)
         png = write_png(work / targets[rel], protected, image.alpha, original_mode=image.mode,
-                        icc_profile=image.icc_profile, transparency=image.transparent_color)
+                        icc_profile=image.icc_profile, transparency=image.transparent_color,
+                        compress_level=DEFAULT_COMPRESS_LEVEL)     # protect's default: the same bytes
         budget = budget_levels(protection)
         done.append(ProtectedFile(
             source=rel, path=targets[rel], png=png, width=image.size[0], height=image.size[1], input_mode=image.mode,

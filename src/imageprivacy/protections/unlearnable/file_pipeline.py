@@ -37,6 +37,7 @@ from typing import Callable
 
 import torch
 
+from imageprivacy.data.png_output import DEFAULT_COMPRESS_LEVEL
 from imageprivacy.protections.base import Protection
 from imageprivacy.protections.unlearnable.file_steps import Decoded, Outcome, decoded_values, examine, write_protected
 from imageprivacy.protections.unlearnable.output_manifest import Manifest
@@ -77,9 +78,11 @@ def _one_core_less_for_torch():
 
 class FilePipeline:
     def __init__(self, protection: Protection, batch_size: int, manifest: Manifest, identity: dict,
-                 overwrite: bool, use_labels: bool, readers: int | None = None, writers: int | None = None):
+                 overwrite: bool, use_labels: bool, readers: int | None = None, writers: int | None = None,
+                 png_compression: int = DEFAULT_COMPRESS_LEVEL):
         self.protection, self.batch_size, self.manifest = protection, batch_size, manifest
         self.identity, self.overwrite, self.use_labels = identity, overwrite, use_labels
+        self.png_compression = png_compression   # zlib level of every output (data/png_output.py)
         self.readers, self.writers = readers or default_threads(), writers or default_threads()
         self.read_ahead = max(2 * self.readers, 2 * batch_size)
         self.seconds = 0.0                       # wall time of `run`: reading, protecting and writing
@@ -119,7 +122,7 @@ class FilePipeline:
                 self.seconds = time.perf_counter() - started
 
     def _examine(self, job: OutputJob, label) -> Outcome | Decoded:
-        item = examine(job, label, self.manifest, self.identity, self.overwrite)
+        item = examine(job, label, self.manifest, self.identity, self.overwrite, self.png_compression)
         with self._lock:
             self._ahead_values += decoded_values(item)
         return item

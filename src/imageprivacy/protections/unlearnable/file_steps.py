@@ -4,7 +4,8 @@
 the input's bytes and their record (protection_identity.source_record), what the manifest says of an
 existing output (Manifest.verdict), and the decoded image when there is work to do. `write_protected`
 (after it): the pixels to write (protected_pixels.py), the budget check, and the PNG in a temporary file
-beside its target (output_writer.write_temporary); moving it in place is the committer's (OutputWriter).
+beside its target (output_writer.write_temporary), at the zlib level its record names, so the manifest
+always says how an output was encoded; moving it in place is the committer's (OutputWriter).
 
 Both only read the manifest, and each touches only its own input and output, so many threads, or
 workers on other machines (ray_worker.py), may run them at once; what they find comes back as an
@@ -55,9 +56,10 @@ def _reason(err: CorruptImageError) -> str:
     return getattr(err, "reason", str(err))
 
 
-def examine(job: OutputJob, label: int | None, manifest: Manifest, identity: dict,
-            overwrite: bool) -> Outcome | Decoded:
-    """An Outcome when the input needs no protection (skipped, or already done), else its Decoded pixels."""
+def examine(job: OutputJob, label: int | None, manifest: Manifest, identity: dict, overwrite: bool,
+            png_compression: int) -> Outcome | Decoded:
+    """An Outcome when the input needs no protection (skipped, or already done at this PNG level), else its
+    Decoded pixels."""
     problem = output_problem(manifest.root, job.target)
     if problem:
         return Outcome(job, "skipped", problem)
@@ -65,7 +67,7 @@ def examine(job: OutputJob, label: int | None, manifest: Manifest, identity: dic
         data = read_source(job.source)
     except CorruptImageError as err:
         return Outcome(job, "skipped", _reason(err))
-    record = source_record(job.rel, data, identity)
+    record = source_record(job.rel, data, identity, png_compression)
     verdict = manifest.verdict(job.target_rel, job.target, record, overwrite)
     if verdict is Verdict.DONE:
         return Outcome(job, "resumed", warnings=list(manifest.outputs[job.target_rel].get("warnings", [])))
@@ -98,7 +100,7 @@ def write_protected(decoded: Decoded, parts: list, protection: Protection) -> Ou
 
     def encode(out):
         encode_png(out, result, image.alpha, original_mode=image.mode, icc_profile=image.icc_profile,
-                   transparency=image.transparent_color)
+                   transparency=image.transparent_color, compress_level=decoded.record["png_compression"])
     tmp, digest, size = write_temporary(job.target, encode)
     return Outcome(job, "written", warnings=warnings, record={**decoded.record, "warnings": warnings}, tmp=tmp,
                    digest=digest, size=size)

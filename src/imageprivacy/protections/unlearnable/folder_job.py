@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from imageprivacy.data.png_output import check_compress_level
 from imageprivacy.errors import ConfigurationError, NotFittedError
 from imageprivacy.protections.base import Progress, Protection
 from imageprivacy.protections.unlearnable.file_steps import Outcome
@@ -93,12 +94,13 @@ def _path_order(item: tuple[str, str]) -> list[str]:
 @contextlib.contextmanager
 def folder_job(protection: Protection, input_path: str | Path, output_path: str | Path, batch_size: int,
                progress: Progress | None, use_folder_labels: bool,
-               checkpoint_sha256: str | None) -> Iterator[FolderJob]:
+               checkpoint_sha256: str | None, png_compression: int) -> Iterator[FolderJob]:
     """Check, plan, lock OUTPUT and load its manifest; yield the job; then commit and sort the summary.
 
     Whatever stops the engine, what it handed to `take` is committed before the error goes on.
     """
     check_protection(protection, batch_size)
+    check_compress_level(png_compression)
     started = time.perf_counter()
     plan = plan_outputs(input_path, output_path)
     labels = [None] * len(plan.jobs)

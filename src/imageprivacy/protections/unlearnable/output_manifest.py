@@ -3,13 +3,16 @@
 One small JSON file, `OUTPUT/.imageprivacy-manifest.json` (hidden: a folder walk never takes it for an
 image), always replaced atomically (temporary file + os.replace). For every output it records the
 source (path relative to INPUT, size, sha256 of its bytes), the protection's identity (method,
-epsilon, sha256 of the checkpoint, whether labels came from folders) and the sha256 of the output.
+epsilon, sha256 of the checkpoint, whether labels came from folders), the PNG's zlib level
+(`png_compression`) and the sha256 of the output. A record without the level (a manifest written
+before it was recorded) stands for level 6, Pillow's default, which those outputs were written at.
 
 What a re-run does with an existing output (`verdict`):
 - DONE (kept, counted as resumed) only when the output's hash, the source's path, size and hash and
-  the protection's identity all match the record;
+  the protection's identity and the PNG level all match the record;
 - REDO when the output is one this tool wrote (its hash is the recorded one, or one it was about to
-  replace, see `replaces`) but anything else differs: another source, another epsilon, ...;
+  replace, see `replaces`) but anything else differs: another source, another epsilon, another PNG
+  level (same pixels, but the folder then holds the level asked for, and its records say so), ...;
 - FOREIGN otherwise (not in the manifest, or changed since): never overwritten; listed instead.
 `overwrite` turns every verdict but a folder in the way into REDO: the explicit way out.
 
@@ -34,6 +37,11 @@ from imageprivacy.errors import OutputError
 MANIFEST_NAME = ".imageprivacy-manifest.json"
 FORMAT = "imageprivacy-protect-manifest/1"
 _SOURCE_FIELDS = ("source", "source_size", "source_sha256", "protection")
+LEGACY_COMPRESS_LEVEL = 6      # what a record without `png_compression` was written at (module docstring)
+
+
+def recorded_compression(record: dict) -> int:
+    return record.get("png_compression", LEGACY_COMPRESS_LEVEL)
 
 
 class Verdict(Enum):
@@ -106,7 +114,8 @@ class Manifest:
             return Verdict.FOREIGN
         current = sha256_of_file(target)
         if current == record.get("output_sha256"):
-            same = all(record.get(key) == source[key] for key in _SOURCE_FIELDS)
+            same = all(record.get(key) == source[key] for key in _SOURCE_FIELDS) \
+                and recorded_compression(record) == recorded_compression(source)
             return Verdict.DONE if same else Verdict.REDO
         return Verdict.REDO if current in record.get("replaces", []) else Verdict.FOREIGN
 

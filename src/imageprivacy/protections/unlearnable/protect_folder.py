@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imageprivacy.data.png_output import DEFAULT_COMPRESS_LEVEL
 from imageprivacy.protections.base import Progress, Protection
 from imageprivacy.protections.unlearnable.file_pipeline import FilePipeline
 from imageprivacy.protections.unlearnable.file_steps import FOREIGN_REASON
@@ -42,7 +43,7 @@ __all__ = ["FOREIGN_REASON", "ProtectSummary", "plan_outputs", "protect_path"]
 def protect_path(protection: Protection, input_path: str | Path, output_path: str | Path, batch_size: int = 64,
                  progress: Progress | None = None, overwrite_outputs: bool = False,
                  use_folder_labels: bool = False, checkpoint_sha256: str | None = None,
-                 threads: int | None = None) -> ProtectSummary:
+                 threads: int | None = None, png_compression: int = DEFAULT_COMPRESS_LEVEL) -> ProtectSummary:
     """Protect INPUT (an image file or a folder, recursively) into lossless PNGs at OUTPUT (see module docstring).
 
     `use_folder_labels`: give the method each file's class from INPUT/<class>/ even when it can do
@@ -50,11 +51,13 @@ def protect_path(protection: Protection, input_path: str | Path, output_path: st
     `checkpoint_sha256`: the hash of the checkpoint file the protection was loaded from, recorded in
     the manifest (without it, a hash of the protection's state).
     `threads`: readers, and as many writers, around the protection (default: file_pipeline.default_threads).
+    `png_compression`: zlib's level for the PNGs, 0..9 (default and measured trade-off: data/png_output.py);
+    it is recorded, so outputs of another level are redone.
     """
     with folder_job(protection, input_path, output_path, batch_size, progress, use_folder_labels,
-                    checkpoint_sha256) as job:
+                    checkpoint_sha256, png_compression) as job:
         pipeline = FilePipeline(protection, batch_size, job.manifest, job.summary.identity, overwrite_outputs,
-                                job.use_labels, readers=threads, writers=threads)
+                                job.use_labels, readers=threads, writers=threads, png_compression=png_compression)
         try:
             pipeline.run(job.plan.jobs, job.labels, job.take)
         finally:

@@ -1,4 +1,4 @@
-"""What the protect manifest records about a source and about the protection, so a re-run can tell them apart.
+"""What the protect manifest records of a source, the protection and the PNG level: what a re-run compares.
 
 The protection's identity is its method, its epsilon, whether labels came from class folders (the
 label-aware path writes other noise) and a hash of what it is: the sha256 of the checkpoint file it
@@ -46,7 +46,8 @@ def protection_identity(protection: Protection, checkpoint_sha256: str | None, l
             "labels_from_folders": bool(labels_from_folders)}
 
 
-def source_record(rel: str, data: bytes, identity: dict) -> dict:
-    """The manifest's description of one input (its bytes as read) and the protection applied to it."""
+def source_record(rel: str, data: bytes, identity: dict, png_compression: int) -> dict:
+    """The manifest's description of one input (its bytes as read), the protection applied to it and the zlib
+    level its PNG is written at (another level: other bytes, the same pixels)."""
     return {"source": rel, "source_size": len(data), "source_sha256": hashlib.sha256(data).hexdigest(),
-            "protection": identity}
+            "protection": identity, "png_compression": png_compression}

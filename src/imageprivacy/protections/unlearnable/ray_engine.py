@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
+from imageprivacy.data.png_output import DEFAULT_COMPRESS_LEVEL
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.protections.base import Progress, Protection
 from imageprivacy.protections.unlearnable.folder_job import FolderJob, ProtectSummary, folder_job
@@ -93,7 +94,8 @@ def _no_restarts(ray) -> dict:
     return {"max_restarts": 0} if takes_remote_args else {}
 
 
-def _dataset(ray, job: FolderJob, checkpoint, device: str, workers: int, batch_size: int, overwrite: bool):
+def _dataset(ray, job: FolderJob, checkpoint, device: str, workers: int, batch_size: int, overwrite: bool,
+             png_compression: int):
     """The plan's jobs as rows, mapped by a pool of `workers` ProtectWorkers into rows of pickled Outcomes."""
     from imageprivacy.protections.unlearnable.ray_worker import ProtectWorker
 
@@ -103,7 +105,7 @@ def _dataset(ray, job: FolderJob, checkpoint, device: str, workers: int, batch_s
     gpu = device.startswith("cuda")
     settings = {"checkpoint": checkpoint, "device": "cuda" if gpu else "cpu", "cpus": 1,
                 "root": str(job.manifest.root), "identity": job.summary.identity, "overwrite": overwrite,
-                "use_labels": job.use_labels, "batch_size": batch_size}
+                "use_labels": job.use_labels, "batch_size": batch_size, "png_compression": png_compression}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)      # RayDeprecationWarning: see _no_restarts
         return ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
@@ -112,13 +114,13 @@ def _dataset(ray, job: FolderJob, checkpoint, device: str, workers: int, batch_s
 
 
 def _run(ray, job: FolderJob, checkpoint: bytes, device: str, workers: int, batch_size: int,
-         overwrite: bool) -> None:
+         overwrite: bool, png_compression: int) -> None:
     """Stream the outcomes back and take each; a worker's error is raised after the outcomes before it."""
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False        # the command line draws its own bar from the outcomes
     logging.getLogger("ray.data").setLevel(logging.ERROR)     # its plan and timings, once per job, are noise here
     # The reference stays alive for the job: every worker reads the checkpoint's bytes from it.
-    dataset = _dataset(ray, job, ray.put(checkpoint), device, workers, batch_size, overwrite)
+    dataset = _dataset(ray, job, ray.put(checkpoint), device, workers, batch_size, overwrite, png_compression)
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         items = [pickle.loads(blob) for blob in batch["outcome"]]
         for item in items:
@@ -133,7 +135,8 @@ def protect_path_on_ray(protection: Protection, checkpoint: str | Path, input_pa
                         output_path: str | Path, batch_size: int = 64, progress: Progress | None = None,
                         overwrite_outputs: bool = False, use_folder_labels: bool = False,
                         checkpoint_sha256: str | None = None, device: str = "cpu", workers: int | None = None,
-                        address: str | None = None) -> ProtectSummary:
+                        address: str | None = None,
+                        png_compression: int = DEFAULT_COMPRESS_LEVEL) -> ProtectSummary:
     """protect_folder.protect_path on Ray (module docstring); `protection` is `checkpoint` loaded here, for
     the checks and the manifest's record; every worker loads its own copy on `device`."""
     if not ray_installed():
@@ -142,14 +145,15 @@ def protect_path_on_ray(protection: Protection, checkpoint: str | Path, input_pa
         raise ConfigurationError(f"workers must be >= 1, got {workers}")
     checkpoint_bytes = Path(checkpoint).read_bytes()
     with folder_job(protection, input_path, output_path, batch_size, progress, use_folder_labels,
-                    checkpoint_sha256) as job:
+                    checkpoint_sha256, png_compression) as job:
         if not job.plan.jobs:
             return job.summary
         with ray_session(address, workers) as ray:
             count = _worker_count(ray, str(device), workers)
             started = time.perf_counter()
             try:
-                _run(ray, job, checkpoint_bytes, str(device), count, batch_size, overwrite_outputs)
+                _run(ray, job, checkpoint_bytes, str(device), count, batch_size, overwrite_outputs,
+                     png_compression)
             finally:
                 job.summary.protect_seconds = time.perf_counter() - started
     return job.summary

@@ -37,7 +37,7 @@ class ProtectWorker:
     """Callable class for Dataset.map_batches: `__init__` runs once per worker, `__call__` once per batch."""
 
     def __init__(self, checkpoint, device: str, cpus: int, root: str, identity: dict, overwrite: bool,
-                 use_labels: bool, batch_size: int):
+                 use_labels: bool, batch_size: int, png_compression: int):
         import ray
         import torch
 
@@ -56,12 +56,14 @@ class ProtectWorker:
             os.unlink(name)
         self.root, self.identity, self.overwrite = Path(root), identity, overwrite
         self.use_labels, self.batch_size, self.threads = use_labels, batch_size, max(1, cpus)
+        self.png_compression = png_compression   # the driver's: both engines write the same bytes
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [pickle.loads(blob) for blob in batch["job"]]
         manifest = Manifest(self.root, {job.target_rel: record for job, _, record in rows if record is not None})
         pipeline = FilePipeline(self.protection, self.batch_size, manifest, self.identity, self.overwrite,
-                                self.use_labels, readers=self.threads, writers=self.threads)
+                                self.use_labels, readers=self.threads, writers=self.threads,
+                                png_compression=self.png_compression)
         outcomes: list = []
         try:
             pipeline.run([job for job, _, _ in rows], [label for _, label, _ in rows], outcomes.append)
