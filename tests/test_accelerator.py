@@ -6,7 +6,7 @@ import torch
 from conftest import TINY_OPTIONS
 from imageprivacy.nets import build_net
 from imageprivacy.protections import ConfounderGAN, ErrorMinimizingNoise
-from imageprivacy.protections.unlearnable import confounder_gan, error_minimizing_noise
+from imageprivacy.protections.unlearnable import confounder_gan, error_minimizing_noise, selector_fit
 from imageprivacy.training import TrainRecipe, classifier_training, train_classifier
 from imageprivacy.cli import main
 from imageprivacy.errors import ConfigurationError
@@ -58,7 +58,7 @@ def bf16_autocast(monkeypatch):
     def cpu_bf16(device):
         entered.append(str(device))
         return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
-    for module in (classifier_training, confounder_gan, error_minimizing_noise):
+    for module in (classifier_training, confounder_gan, error_minimizing_noise, selector_fit):
         monkeypatch.setattr(module, "mixed_precision", cpu_bf16)
     return entered
 
@@ -84,3 +84,10 @@ def test_training_leaves_the_weights_contiguous_for_safetensors(tiny_set, tmp_pa
     train_classifier(model, tiny_set.images, tiny_set.labels, TrainRecipe(epochs=1, batch_size=16))
     assert all(t.is_contiguous() for t in model.state_dict().values())
     save_file(model.state_dict(), str(tmp_path / "victim.safetensors"))
+
+
+def test_results_name_the_commit_the_process_started_with(monkeypatch):
+    from imageprivacy.experiments import provenance
+    first = provenance.git_commit()
+    monkeypatch.setattr(provenance.subprocess, "run", lambda *a, **k: pytest.fail("asked git again"))
+    assert provenance.provenance("cpu")["git_commit"] == first     # read once, at import

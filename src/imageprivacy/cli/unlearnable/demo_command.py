@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 
-from imageprivacy.cli.arguments import add_common, budget, progress_printer
+from imageprivacy.cli.arguments import add_common, budget, config_default, progress_printer
 
 
 def add_parser(sub) -> None:
+    from imageprivacy.experiments.unlearnable.demo import DemoConfig
+
     p = sub.add_parser("demo", help="train ConfounderGAN on Fashion-MNIST, attack it, write a report")
     p.add_argument("--data", default="fashion-mnist")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="runs/demo", help="run folder (results.json, report.md, figures)")
-    # 3k / 2k keeps the CPU demo within 10 minutes (docs/results/demo/results.json records its time).
-    p.add_argument("--train-size", type=int, default=3_000,
+    # DemoConfig's sizes keep the CPU demo within 10 minutes (docs/results/demo/results.json records its time).
+    p.add_argument("--train-size", type=int, default=config_default(DemoConfig, "train_size"),
                    help="images every victim trains on; as many others fit confoundergan-new; 0 = half the set")
-    p.add_argument("--test-size", type=int, default=2_000, help="seeded test subset; 0 = the whole test set")
+    p.add_argument("--test-size", type=int, default=config_default(DemoConfig, "test_size"), help="seeded test subset; 0 = the whole test set")
     p.add_argument("--epsilon", type=budget, default="16/255", help="L-inf budget")
     p.add_argument("--generator-epochs", type=int, default=None,
                    help="GAN epochs of ConfounderGAN; default: train-generator's")
-    p.add_argument("--victim-epochs", type=int, default=15)
+    p.add_argument("--victim-epochs", type=int, default=config_default(DemoConfig, "victim_epochs"))
     p.add_argument("--victim-width", type=int, default=16, help="ResNet-18 width of the paper recipe (64 = full)")
     p.add_argument("--recipes", default="paper", help="comma list: paper, small-cnn, linear")
     p.add_argument("--methods", default="clean,classwise,emn,confoundergan,confoundergan-new",

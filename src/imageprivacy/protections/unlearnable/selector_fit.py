@@ -10,7 +10,9 @@ labels, or for `epochs` at most: in-distribution protection is fitting, not gene
 
 Under torchrun the selector trains through DDP on each rank's part of every batch, and the agreement
 is counted over the ranks' shards and summed, so every rank stops after the same epoch
-(training/distributed.py).
+(training/distributed.py). The training steps run under the loops' bf16 autocast where it is on
+(training/accelerator.py); the agreement that decides when to stop is counted in float32, as `protect`
+chooses patterns.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imageprivacy.training import distributed
-from imageprivacy.training.accelerator import to_device
+from imageprivacy.training.accelerator import channels_last, mixed_precision, to_device
 
 
 @torch.no_grad()
@@ -56,27 +58,29 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
     # as DDP needs every parameter it holds to get a gradient in every step.
     generator.patterns.requires_grad_(False)
     try:
-        selector = distributed.wrap(generator, "mixing_logits")
-        for epoch in range(epochs):
-            generator.train()
-            loss_sum, seen = 0.0, 0
-            for idx in distributed.rank_batches(torch.randperm(len(images), generator=gen), batch_size):
-                x = to_device(images[idx], device).float() / 255.0
-                loss = F.cross_entropy(selector(x), to_device(labels[idx], device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                loss_sum, seen = loss_sum + loss.item() * len(idx), seen + len(idx)
-            loss_sum, seen = distributed.all_sum([loss_sum, seen])
-            distributed.share_rank0_buffers(generator)
-            row = {"epoch": epoch + 1, "loss": loss_sum / seen}
-            if 2 * (epoch + 1) >= epochs:
-                agreement = row["agreement"] = selector_agreement(generator, images, labels, device)
-            record["epochs"].append(row)
-            progress("epoch", {"stage": "selector", "epoch": epoch + 1, "epochs": epochs, **row})
-            if agreement >= target:
-                break
+        with channels_last(generator):      # before DDP wraps it (training/classifier_training.py)
+            selector = distributed.wrap(generator, "mixing_logits")
+            for epoch in range(epochs):
+                generator.train()
+                loss_sum, seen = 0.0, 0
+                for idx in distributed.rank_batches(torch.randperm(len(images), generator=gen), batch_size):
+                    x = to_device(images[idx], device).float() / 255.0
+                    with mixed_precision(device):
+                        loss = F.cross_entropy(selector(x), to_device(labels[idx], device))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    loss_sum, seen = loss_sum + loss.item() * len(idx), seen + len(idx)
+                loss_sum, seen = distributed.all_sum([loss_sum, seen])
+                distributed.share_rank0_buffers(generator)
+                row = {"epoch": epoch + 1, "loss": loss_sum / seen}
+                if 2 * (epoch + 1) >= epochs:
+                    agreement = row["agreement"] = selector_agreement(generator, images, labels, device)
+                record["epochs"].append(row)
+                progress("epoch", {"stage": "selector", "epoch": epoch + 1, "epochs": epochs, **row})
+                if agreement >= target:
+                    break
     finally:
         generator.patterns.requires_grad_(True)
     generator.eval()
