@@ -44,7 +44,7 @@ class GeneratorConfig:
     pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (sign-like patterns)")
     hard_at_protect: bool = documented_field(True, "mixture: protect with only the pattern of the largest weight")
     full_budget: bool = documented_field(True, "mixture: protect with the sign of each pattern, every pixel at "
-                                               "+-epsilon (training keeps tanh); 60k victims 0.14-0.34 over two "
+                                               "+-epsilon (training keeps tanh); 60k victims 0.14-0.36 over three "
                                                "fits vs 0.341 with tanh patterns, new images 0.481 vs 0.728 "
                                                "(docs/results.md)")
 
