@@ -88,6 +88,19 @@ def config_default(config_class, name: str):
     return next(f.default for f in fields(config_class) if f.name == name)
 
 
+def add_attacker_stopping(parser: argparse.ArgumentParser, config_class, attackers: str, score: str,
+                          held_out_from: str) -> None:
+    """--attack-epochs/--attack-patience/--attack-val-fraction: the early stopping of the fresh attackers that
+    DPF and DeepObfuscator train (training/early_stopping.py), defaults from `config_class`."""
+    parser.add_argument("--attack-epochs", type=int, default=config_default(config_class, "attack_epochs"),
+                        help=f"cap on the epochs of {attackers} (early stopping)")
+    parser.add_argument("--attack-patience", type=int, default=config_default(config_class, "attack_patience"),
+                        help=f"they stop when their {score} has not improved for this many epochs")
+    parser.add_argument("--attack-val-fraction", type=float,
+                        default=config_default(config_class, "attack_val_fraction"),
+                        help=f"share of {held_out_from} held out for that validation")
+
+
 def device(text: str) -> str:
     if text.startswith("cuda") and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError("--device cuda asked for, but torch sees no CUDA GPU here")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from imageprivacy.cli.arguments import add_common, config_default, device, float_list, progress_printer
+from imageprivacy.cli.arguments import add_attacker_stopping, add_common, config_default, device, float_list, progress_printer
 from imageprivacy.data.class_groups import format_groups, parse_groups
 from imageprivacy.errors import DatasetError
 from imageprivacy.experiments.dpf.run import DPFExperimentConfig
@@ -54,12 +54,8 @@ def add_parser(sub) -> None:
                        help="0 = every image of the part")
     for stage in ("phi", "psi", "dpf", "phi3"):
         t.add_argument(f"--{stage}-epochs", type=int, default=_default(f"{stage}_epochs"))
-    t.add_argument("--attack-epochs", type=int, default=_default("attack_epochs"),
-                   help="cap on the epochs of the unseen and secondary reconstructors (early stopping)")
-    t.add_argument("--attack-patience", type=int, default=_default("attack_patience"),
-                   help="they stop when their validation L1 has not fallen for this many epochs")
-    t.add_argument("--attack-val-fraction", type=float, default=_default("attack_val_fraction"),
-                   help="share of Q-train held out for that validation")
+    add_attacker_stopping(t, DPFExperimentConfig, "the unseen and secondary reconstructors", "validation L1",
+                          "Q-train")
     t.add_argument("--batch-size", type=int, default=_default("batch_size"))
     t.add_argument("--dpf-lambda", type=float, default=_default("dpf_lambda"))
     t.add_argument("--dpf-objective", choices=[o for o in OBJECTIVES if o != "random-labels"],

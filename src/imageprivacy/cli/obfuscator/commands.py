@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
-from imageprivacy.cli.arguments import add_common, config_default, device, float_list, progress_printer
+from imageprivacy.cli.arguments import add_attacker_stopping, add_common, config_default, device, float_list, progress_printer
 from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig
 from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES
 
@@ -40,12 +40,8 @@ def _add_train(verbs) -> None:
         t.add_argument(f"--{part}-size", type=int, default=_default(f"{part}_size") or 0, help="0 = all it can get")
     for name in ("width", "depth", "hidden", "batch_size", "pretrain_epochs", "adversary_epochs", "adversarial_epochs"):
         t.add_argument(f"--{name.replace('_', '-')}", type=int, default=_default(name))
-    t.add_argument("--attack-epochs", type=int, default=_default("attack_epochs"),
-                   help="cap on every fresh attacker's epochs (early stopping)")
-    t.add_argument("--attack-patience", type=int, default=_default("attack_patience"),
-                   help="a fresh attacker stops when its validation score has not improved for this many epochs")
-    t.add_argument("--attack-val-fraction", type=float, default=_default("attack_val_fraction"),
-                   help="share of the attacker part held out for that validation")
+    add_attacker_stopping(t, ObfuscatorExperimentConfig, "every fresh attacker", "validation score",
+                          "the attacker part")
     t.add_argument("--lr", type=float, default=_default("lr"), help="Adam learning rate of Algorithm 1")
     t.add_argument("--attack-lr", type=float, default=_default("attack_lr"),
                    help="Adam learning rate of the reconstructors")
