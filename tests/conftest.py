@@ -91,9 +91,7 @@ def _seed():
 def _float32_training():
     """Tests train in float32 whatever the machine's CPU (bf16 autocast on tiny nets is slower, and its
     figures would differ between machines); tests/test_accelerator.py checks the "auto" choice itself."""
-    set_precision("float32")
-    yield
-    set_precision("float32")
+    set_precision("float32")       # before every test, so one that chose another leaves nothing behind
 
 
 @pytest.fixture(scope="session")
