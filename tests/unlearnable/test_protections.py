@@ -225,3 +225,24 @@ def test_confoundergan_full_budget_protects_with_the_sign_of_each_pattern(tiny_s
     assert torch.equal(torch.sign(change[moved]), torch.sign(soft_change[moved]))    # same patterns, saturated
     full.generator.train()
     assert full.generator.pattern_tiles().abs().max() < 1            # training keeps tanh's gradient
+
+
+def test_confoundergan_scratch_surrogate_replaces_the_pretrained_f(tiny_set):
+    options = dict(epochs=2, width=4, epsilon=EPS, selector_epochs=0, surrogate_arch="small-cnn", surrogate_width=4)
+    cg = ConfounderGAN(f_weight=0.0, surrogate_weight=1.0, **options).fit(tiny_set)
+    assert cg.fit_record["f"] is None                         # no f was pretrained
+    game = cg.fit_record["generator"]
+    assert all(0.0 <= epoch["surrogate_acc"] <= 1.0 for epoch in game) and game[-1]["f_agrees"] == 0.0
+    with_f = ConfounderGAN(f_epochs=1, f_arch="small-cnn", f_width=4, **options).fit(tiny_set)
+    assert with_f.fit_record["f"] is not None and with_f.fit_record["generator"][-1]["surrogate_acc"] == 0.0
+    # The surrogate's error moves the patterns: they differ from a fit through f alone, same seed.
+    assert not torch.equal(cg.generator.patterns, with_f.generator.patterns)
+
+
+def test_confoundergan_needs_something_to_read_the_noise():
+    with pytest.raises(ConfigurationError, match="f_weight and surrogate_weight are both 0"):
+        ConfounderGAN(f_weight=0.0, surrogate_weight=0.0)
+    with pytest.raises(ConfigurationError, match="surrogate_augment"):
+        ConfounderGAN(surrogate_augment=("crop",))
+    with pytest.raises(ConfigurationError, match="unknown augmentation"):
+        ConfounderGAN(surrogate_weight=1.0, surrogate_augment="crop,bogus")

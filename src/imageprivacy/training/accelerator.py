@@ -15,7 +15,7 @@
   protections/pixel_budget.py) stay float32.
 - `channels_last`: a model's weights in NHWC order while it trains, which oneDNN's and cuDNN's
   convolutions prefer (about 1.2x here, same file); contiguous again after training, since
-  safetensors writes only contiguous tensors.
+  safetensors writes only contiguous tensors. Only on a GPU or a CPU with bf16 units (see the function).
 """
 from __future__ import annotations
 
@@ -75,7 +75,15 @@ def mixed_precision(device):
 
 @contextlib.contextmanager
 def channels_last(model: torch.nn.Module):
-    """`model`'s 4-D weights in channels-last order inside the block, contiguous again after it."""
+    """`model`'s 4-D weights in channels-last order inside the block, contiguous again after it.
+
+    Only on a GPU or a CPU with bf16 units, where it was measured; on a CPU without them (an AMD EPYC
+    without AVX-512, torch 2.13.0+cpu) a channels-last ResNet's backward aborted the process."""
+    first = next(model.parameters(), None)
+    on_cuda = first is not None and first.device.type == "cuda"
+    if not (on_cuda or cpu_has_native_bf16()):
+        yield model
+        return
     model.to(memory_format=torch.channels_last)
     try:
         yield model

@@ -35,7 +35,8 @@ from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
-from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig
+from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig, augment_names
+from imageprivacy.protections.unlearnable.scratch_surrogate import ScratchSurrogate
 from imageprivacy.protections.unlearnable.selector_fit import fit_selector
 from imageprivacy.training import TrainRecipe, distributed, train_classifier
 from imageprivacy.training.accelerator import mixed_precision, to_device
@@ -75,11 +76,10 @@ class ConfounderGAN(Protection):
         # The generator's data fields follow the data and the budget; the checkpoint keeps them.
         shape = replace(self.config.generator, channels=c, num_classes=data.num_classes, epsilon=self.epsilon)
         self.config = tr = replace(self.config, generator=shape)
-        f = build_net(tr.f_arch, c, data.num_classes, width=tr.f_width, image_size=(h, w))
-        progress("stage", {"stage": "pretraining f", "arch": tr.f_arch, "epochs": tr.f_epochs})
-        f_hist = train_classifier(f, data.images, data.labels, TrainRecipe(epochs=tr.f_epochs, lr=tr.f_lr),
-                                  device=self.device, seed=self.seed, progress=progress)
-        f.eval().requires_grad_(False)
+        f, f_hist = self._pretrained_f(data, progress) if tr.f_weight else (None, None)
+        surrogate = ScratchSurrogate(tr.surrogate_arch, tr.surrogate_width, c, data.num_classes, (h, w),
+                                     tr.surrogate_lr, augment_names(tr.surrogate_augment),
+                                     self.device) if tr.surrogate_weight else None
         self.generator = build_generator(shape).to(self.device)
         disc = Discriminator(c).to(self.device)
         patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
@@ -98,7 +98,8 @@ class ConfounderGAN(Protection):
         progress("stage", {"stage": "training generator", "epochs": tr.epochs})
         for epoch in range(tr.epochs):
             self.generator.train()
-            sums = dict.fromkeys(["loss_d", "confounder", "hinge", "adv", "f_agrees", "l2_ratio"], 0.0)
+            sums = dict.fromkeys(["loss_d", "confounder", "hinge", "adv", "f_agrees", "surrogate_acc", "l2_ratio"],
+                                 0.0)
             seen = 0
             for idx in distributed.rank_batches(torch.randperm(len(data), generator=gen), tr.fit_batch_size):
                 x = to_device(data.images[idx], self.device).float() / 255.0
@@ -112,22 +113,31 @@ class ConfounderGAN(Protection):
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
-                with amp():
-                    logits = f(noise)
-                confounder = F.cross_entropy(logits.float(), t)
-                if self.kind == "mixture":
-                    # Eq. 3 on the label's own pattern as well: it ties pattern k to class k, so the
-                    # mixture's choice of pattern gets a gradient that means "which class is this".
-                    # (The bare generator: under DDP the patterns' gradient of this term joins the one
-                    # from game_g's forward before it is averaged, as one backward sums both.)
+                # Eq. 3 on the label's own pattern as well (mixture): it ties pattern k to class k, so the
+                # mixture's choice of pattern gets a gradient that means "which class is this". (The bare
+                # generator: under DDP the patterns' gradient of this term joins the one from game_g's
+                # forward before it is averaged, as one backward sums both.)
+                own = self.generator.pattern_noise(t, h, w) if self.kind == "mixture" else None
+                confounder = torch.zeros((), device=x.device)
+                if f is not None:
                     with amp():
-                        own = f(self.generator.pattern_noise(t, h, w))
-                    confounder = confounder + F.cross_entropy(own.float(), t)
-                    if label_weight:
-                        # Through f alone the selector fitted only 0.87 of its own 10k training images
-                        # (docs/results.md): the images whose noise names another class are the ones a
-                        # victim learns the real task from. This term teaches the selector the label.
-                        confounder = confounder + label_weight * F.cross_entropy(choice, t)
+                        logits = f(noise)
+                    confounder = tr.f_weight * F.cross_entropy(logits.float(), t)
+                    sums["f_agrees"] += (logits.argmax(1) == t).sum().item()
+                    if own is not None:
+                        with amp():
+                            confounder = confounder + tr.f_weight * F.cross_entropy(f(own).float(), t)
+                if surrogate is not None:
+                    sums["surrogate_acc"] += surrogate.step(protected, t) * len(idx)
+                    error = surrogate.error(protected, t)
+                    if own is not None:
+                        error = error + surrogate.error((x + own).clamp(0, 1), t)
+                    confounder = confounder + tr.surrogate_weight * error
+                if label_weight:
+                    # Through f alone the selector fitted only 0.87 of its own 10k training images
+                    # (docs/results.md): the images whose noise names another class are the ones a
+                    # victim learns the real task from. This term teaches the selector the label.
+                    confounder = confounder + label_weight * F.cross_entropy(choice, t)
                 l2 = noise.flatten(1).norm(dim=1)
                 hinge = F.relu(l2 - bound).mean()
                 with amp():
@@ -143,19 +153,27 @@ class ConfounderGAN(Protection):
                 seen += n
                 for key, value in (("loss_d", loss_d), ("confounder", confounder), ("hinge", hinge), ("adv", adv)):
                     sums[key] += value.item() * n
-                sums["f_agrees"] += (logits.argmax(1) == t).sum().item()
                 sums["l2_ratio"] += (l2 / (self.epsilon * math.sqrt(c * h * w))).sum().item()
             *totals, seen = distributed.all_sum([*sums.values(), seen])
             epochs.append({k: v / seen for k, v in zip(sums, totals)})
             progress("epoch", {"epoch": epoch + 1, "epochs": tr.epochs, **epochs[-1]})
         distributed.share_rank0_buffers(self.generator)
         self.generator.eval()
-        self.fit_record = {"f": f_hist.to_dict(), "generator": epochs, "c": bound}
+        self.fit_record = {"f": f_hist.to_dict() if f_hist else None, "generator": epochs, "c": bound}
         if self.kind == "mixture":
             progress("stage", {"stage": "fitting the selector to the labels", "epochs": tr.selector_epochs})
             self.fit_record["selector"] = fit_selector(
                 self.generator, data.images, data.labels, tr.selector_epochs, tr.selector_lr, tr.selector_target,
                 tr.fit_batch_size, self.device, self.seed, progress)
+
+    def _pretrained_f(self, data, progress):
+        """The paper's f: trained on the clean images for f_epochs, then frozen in eval mode."""
+        tr, (c, h, w) = self.config, data.images.shape[1:]
+        f = build_net(tr.f_arch, c, data.num_classes, width=tr.f_width, image_size=(h, w))
+        progress("stage", {"stage": "pretraining f", "arch": tr.f_arch, "epochs": tr.f_epochs})
+        f_hist = train_classifier(f, data.images, data.labels, TrainRecipe(epochs=tr.f_epochs, lr=tr.f_lr),
+                                  device=self.device, seed=self.seed, progress=progress)
+        return f.eval().requires_grad_(False), f_hist
 
     @torch.no_grad()
     def label_consistency(self, data) -> float | None:

@@ -11,6 +11,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets.generator import GeneratorConfig, check_fields, documented_field
+from imageprivacy.training.augment import AUGMENTATIONS
+
+
+def augment_names(text: str) -> tuple[str, ...]:
+    """"crop,flip" -> ("crop", "flip"); "" -> (): the config keeps one string, one flag on the command line."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 @dataclass
@@ -29,6 +35,15 @@ class ConfounderGANConfig:
     f_width: int | None = documented_field(16, "width of f: 16 keeps CPU runs possible, 64 is the paper's")
     f_epochs: int = documented_field(2, "epochs to pretrain f")
     f_lr: float = documented_field(0.1, "SGD learning rate of f (cosine schedule, as the paper-recipe victim)")
+    f_weight: float = documented_field(1.0, "weight of the paper's confounder loss CE(f(G(x)), t) through the "
+                                            "pretrained, frozen f; 0 = no f (it is then not pretrained)")
+    surrogate_weight: float = documented_field(0.0, "weight of the error of a classifier trained from scratch "
+                                                    "alongside G on x + G(x) (scratch_surrogate.py); 0 = none")
+    surrogate_arch: str = documented_field("resnet18", "architecture of the from-scratch surrogate")
+    surrogate_width: int = documented_field(16, "width of the from-scratch surrogate")
+    surrogate_lr: float = documented_field(0.05, "SGD learning rate of the from-scratch surrogate (constant)")
+    surrogate_augment: str = documented_field("crop,flip", "comma-separated augmentations the surrogate trains "
+                                                           "and G is judged under (the paper victim's)")
     pattern_lr: float = documented_field(0.05, "mixture: learning rate of the patterns (universal targeted "
                                                "perturbations need big steps)")
     label_weight: float = documented_field(1.0, "mixture: weight of CE(selector logits, label) in the GAN "
@@ -62,12 +77,23 @@ class ConfounderGANConfig:
             raise ConfigurationError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
         self.generator.validate()
         check_fields(self, {"epochs": 0, "fit_batch_size": 1, "f_epochs": 0, "selector_epochs": 0},
-                     positive=("lr_g", "lr_d", "c_ratio", "f_lr", "pattern_lr", "selector_lr", "selector_target"),
-                     non_negative=("alpha", "adv_weight", "label_weight"))
+                     positive=("lr_g", "lr_d", "c_ratio", "f_lr", "pattern_lr", "selector_lr", "selector_target",
+                               "surrogate_lr"),
+                     non_negative=("alpha", "adv_weight", "label_weight", "f_weight", "surrogate_weight"))
+        check_fields(self, {"surrogate_width": 1})
         if self.f_width is not None:
             check_fields(self, {"f_width": 1})
         if self.selector_target > 1:
             raise ConfigurationError(f"selector_target is a share of images, in (0, 1]; got {self.selector_target}")
+        if self.f_weight == 0 and self.surrogate_weight == 0:
+            raise ConfigurationError("f_weight and surrogate_weight are both 0: nothing would read the noise; "
+                                     "set one of them above 0")
+        if not isinstance(self.surrogate_augment, str):
+            raise ConfigurationError(f"surrogate_augment is a comma-separated string, got {self.surrogate_augment!r}")
+        unknown = sorted(set(augment_names(self.surrogate_augment)) - set(AUGMENTATIONS))
+        if unknown:
+            raise ConfigurationError(f"unknown augmentation(s) {unknown} in surrogate_augment; known: "
+                                     f"{sorted(AUGMENTATIONS)}")
         if not isinstance(self.f_arch, str):
             raise ConfigurationError(f"f_arch must be a network name, got {self.f_arch!r}")
         return self
