@@ -104,9 +104,14 @@ AUGMENTATIONS = {
 }
 
 
-def build_augmentation(names: tuple[str, ...] | list[str], size: tuple[int, int]) -> nn.Module:
-    """A pipeline applying the named augmentations in order (identity when empty)."""
+def check_augmentations(names: tuple[str, ...] | list[str], where: str = "") -> None:
+    """ConfigurationError naming the augmentations that are not in AUGMENTATIONS (`where` says whose)."""
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
-        raise ConfigurationError(f"unknown augmentation(s) {unknown}; known: {sorted(AUGMENTATIONS)}")
+        raise ConfigurationError(f"unknown augmentation(s) {unknown}{where}; known: {sorted(AUGMENTATIONS)}")
+
+
+def build_augmentation(names: tuple[str, ...] | list[str], size: tuple[int, int]) -> nn.Module:
+    """A pipeline applying the named augmentations in order (identity when empty)."""
+    check_augmentations(names)
     return nn.Sequential(*[AUGMENTATIONS[n](size) for n in names])

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.nets.generator import GeneratorConfig, check_fields, documented_field
-from imageprivacy.training.augment import AUGMENTATIONS
+from imageprivacy.training.augment import check_augmentations
 
 
 def augment_names(text: str) -> tuple[str, ...]:
@@ -90,10 +90,7 @@ class ConfounderGANConfig:
                                      "set one of them above 0")
         if not isinstance(self.surrogate_augment, str):
             raise ConfigurationError(f"surrogate_augment is a comma-separated string, got {self.surrogate_augment!r}")
-        unknown = sorted(set(augment_names(self.surrogate_augment)) - set(AUGMENTATIONS))
-        if unknown:
-            raise ConfigurationError(f"unknown augmentation(s) {unknown} in surrogate_augment; known: "
-                                     f"{sorted(AUGMENTATIONS)}")
+        check_augmentations(augment_names(self.surrogate_augment), " in surrogate_augment")
         if not isinstance(self.f_arch, str):
             raise ConfigurationError(f"f_arch must be a network name, got {self.f_arch!r}")
         return self
