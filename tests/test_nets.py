@@ -108,3 +108,17 @@ def test_bad_sizes_raise_value_error():
         build_net("resnet18", 0, 10)
     with pytest.raises(ValueError):
         build_net("resnet18", 3, 10, width=0)
+
+
+def test_mirror_patterns_are_symmetric_left_right_at_every_size():
+    from imageprivacy.nets.generator import GeneratorConfig, build_generator
+    torch.manual_seed(0)
+    plain = build_generator(GeneratorConfig(width=4))
+    torch.manual_seed(0)
+    mirror = build_generator(GeneratorConfig(width=4, mirror_patterns=True))
+    for generator in (plain, mirror):
+        generator.eval()
+    tiles = mirror.pattern_tiles()
+    assert torch.equal(tiles, tiles.flip(-1)) and not torch.equal(plain.pattern_tiles(), plain.pattern_tiles().flip(-1))
+    # Tiled over a 28-wide image (the tile is 32), the flip is the same texture shifted by 4 columns.
+    assert torch.equal(mirror.tiled_patterns(28, 28).flip(-1), mirror.tiled_patterns(28, 32)[..., 4:32])

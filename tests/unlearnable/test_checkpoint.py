@@ -179,3 +179,18 @@ def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_pattern
     x = tiny_set.images[:8]
     assert not torch.equal(loaded.protect(x), cg.protect(x))
     assert torch.equal(load_protection(path).protect(x), cg.protect(x))
+
+
+def test_a_checkpoint_from_before_mirror_patterns_keeps_its_unmirrored_patterns(saved, tmp_path, tiny_set):
+    cg, path = saved["mixture"]
+    assert cg.config.generator.mirror_patterns                   # today's default
+    meta = _metadata(path)
+    cfg = json.loads(meta["config"])
+    del cfg["options"]["config"]["generator"]["mirror_patterns"]  # as written before the field existed
+    meta["config"] = json.dumps(cfg)
+    old = tmp_path / "old.safetensors"
+    save_file(load_file(str(path)), str(old), metadata=meta)
+    loaded = load_protection(old)
+    assert loaded.config.generator.mirror_patterns is False
+    tiles = loaded.generator.pattern_tiles()
+    assert not torch.equal(tiles, tiles.flip(-1)) and torch.equal(loaded.generator.patterns, cg.generator.patterns)

@@ -5,8 +5,9 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 - "direct": the paper's literal reading (an AdvGAN-shaped encoder-decoder that outputs one noise
   value per pixel). Fully convolutional, so any image size works.
 - "mixture" (the default): a small classifier looks at the image, resized to `view_size`, and
-  mixes K learned noise patterns by its softmax; the patterns are low-frequency (blocks of
-  `cell_size` pixels) and tile periodically over any image size. Why: on our data, per-pixel
+  mixes K noise patterns by its softmax; the patterns are low-frequency (blocks of `cell_size`
+  pixels), optionally mirror-symmetric, and tile periodically over any image size. ConfounderGAN
+  draws them (protections/unlearnable/pattern_draw.py) and by default keeps them fixed. Why: on our data, per-pixel
   generator noise was not a shortcut a victim prefers (docs/background.md, section 1), while noise that is
   consistent with the label, simple and uses the whole budget is. This generator is still a
   confounder of image and label: it depends on the image, and the confounder loss through f makes
@@ -42,6 +43,8 @@ class GeneratorConfig:
     pattern_cells: int = documented_field(8, "mixture: a pattern tile has pattern_cells^2 blocks")
     temperature: float = documented_field(1.0, "mixture: softmax temperature of the mixing weights")
     pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (sign-like patterns)")
+    mirror_patterns: bool = documented_field(True, "mixture: each pattern mirror-symmetric left-right, so a "
+                                                    "victim's horizontal flip shows it shifted, not changed")
     hard_at_protect: bool = documented_field(True, "mixture: protect with only the pattern of the largest weight")
     full_budget: bool = documented_field(True, "mixture: protect with the sign of each pattern, every pixel at "
                                                "+-epsilon (training keeps tanh); 60k victims 0.14-0.36 over three "
@@ -59,8 +62,9 @@ class GeneratorConfig:
             raise ConfigurationError(f"generator epsilon must be in (0, 1], got {self.epsilon}")
         if self.kind not in GENERATORS:
             raise ConfigurationError(f"unknown generator kind {self.kind!r}; known: {sorted(GENERATORS)}")
-        if not isinstance(self.hard_at_protect, bool):
-            raise ConfigurationError(f"hard_at_protect must be true or false, got {self.hard_at_protect!r}")
+        for key in ("hard_at_protect", "mirror_patterns", "full_budget"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigurationError(f"{key} must be true or false, got {getattr(self, key)!r}")
         return self
 
 
@@ -121,7 +125,11 @@ class MixtureGenerator(nn.Module):
 
     def pattern_tiles(self) -> torch.Tensor:
         """(K, C, tile, tile): each pattern's blocks at full resolution, one period of the tiling."""
-        tile = torch.tanh(self.patterns)
+        logits = self.patterns
+        if self.cfg.mirror_patterns:
+            # Cells j and n-1-j equal: the tiling is then symmetric about every tile's centre and edge.
+            logits = 0.5 * (logits + logits.flip(-1))
+        tile = torch.tanh(logits)
         if self.cfg.full_budget and not self.training:
             # The energy of the shortcut, not its shape, is what the tanh patterns lacked at 60k
             # (docs/results.md): protecting spends the whole budget; training keeps tanh's gradient.

@@ -36,6 +36,7 @@ from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
 from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig, augment_names
+from imageprivacy.protections.unlearnable.pattern_draw import SAMPLE, draw_least_aligned_patterns, template_match
 from imageprivacy.protections.unlearnable.scratch_surrogate import ScratchSurrogate
 from imageprivacy.protections.unlearnable.selector_fit import fit_selector
 from imageprivacy.training import TrainRecipe, distributed, train_classifier
@@ -81,11 +82,10 @@ class ConfounderGAN(Protection):
                                      tr.surrogate_lr, augment_names(tr.surrogate_augment),
                                      self.device) if tr.surrogate_weight else None
         self.generator = build_generator(shape).to(self.device)
+        drawn = draw_least_aligned_patterns(self.generator, data.images, data.labels, tr.pattern_draws,
+                                            self.seed) if self.kind == "mixture" else None
         disc = Discriminator(c).to(self.device)
-        patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
-        others = [p for n, p in self.generator.named_parameters() if n != "patterns"]
-        opt_g = torch.optim.Adam([{"params": others}, {"params": patterns, "lr": tr.pattern_lr}],
-                                 lr=tr.lr_g, betas=(0.5, 0.999))
+        opt_g = torch.optim.Adam(self._generator_groups(tr.pattern_lr), lr=tr.lr_g, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr_d, betas=(0.5, 0.999))
         bound = tr.c_ratio * self.epsilon * math.sqrt(c * h * w)
         gen = torch.Generator().manual_seed(self.seed)
@@ -161,10 +161,23 @@ class ConfounderGAN(Protection):
         self.generator.eval()
         self.fit_record = {"f": f_hist.to_dict() if f_hist else None, "generator": epochs, "c": bound}
         if self.kind == "mixture":
+            self.fit_record["patterns"] = {**drawn, "template_match_after_game": template_match(
+                self.generator, data.images[:SAMPLE], data.labels[:SAMPLE])}
             progress("stage", {"stage": "fitting the selector to the labels", "epochs": tr.selector_epochs})
             self.fit_record["selector"] = fit_selector(
                 self.generator, data.images, data.labels, tr.selector_epochs, tr.selector_lr, tr.selector_target,
                 tr.fit_batch_size, self.device, self.seed, progress)
+
+    def _generator_groups(self, pattern_lr: float) -> list[dict]:
+        """G's parameter groups: the patterns at their own rate; pattern_lr 0 keeps them at their random
+        initialisation (not even a gradient is computed), the selector alone then learns."""
+        patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
+        others = [p for n, p in self.generator.named_parameters() if n != "patterns"]
+        if pattern_lr == 0:
+            for p in patterns:
+                p.requires_grad_(False)
+            return [{"params": others}]
+        return [{"params": others}, {"params": patterns, "lr": pattern_lr}]
 
     def _pretrained_f(self, data, progress):
         """The paper's f: trained on the clean images for f_epochs, then frozen in eval mode."""
@@ -233,8 +246,10 @@ class ConfounderGAN(Protection):
         (an edited file: the noise and the budget it is reported under would disagree)."""
         generator = meta.get("options", {}).get("config", {}).get("generator")
         if isinstance(generator, dict):
-            # Written before full_budget existed: such a generator protected with its tanh patterns.
+            # Written before full_budget (mirror_patterns) existed: such a generator protected with its tanh
+            # (unmirrored) patterns.
             generator.setdefault("full_budget", False)
+            generator.setdefault("mirror_patterns", False)
         self, _ = cls._from_meta(meta, device)
         if abs(self.config.generator.epsilon - self.epsilon) > 1e-9:
             raise CheckpointError(f"the generator's epsilon {self.config.generator.epsilon:g} is not the protection's "

@@ -44,8 +44,11 @@ class ConfounderGANConfig:
     surrogate_lr: float = documented_field(0.05, "SGD learning rate of the from-scratch surrogate (constant)")
     surrogate_augment: str = documented_field("crop,flip", "comma-separated augmentations the surrogate trains "
                                                            "and G is judged under (the paper victim's)")
-    pattern_lr: float = documented_field(0.05, "mixture: learning rate of the patterns (universal targeted "
-                                               "perturbations need big steps)")
+    pattern_lr: float = documented_field(0.0, "mixture: learning rate of the patterns; 0 keeps them as drawn "
+                                              "(learned through f they align with the classes' features and "
+                                              "protect less, docs/results.md)")
+    pattern_draws: int = documented_field(64, "mixture: random pattern sets drawn before the game; fit keeps the "
+                                              "one least aligned with the classes' mean images (pattern_draw.py)")
     label_weight: float = documented_field(1.0, "mixture: weight of CE(selector logits, label) in the GAN "
                                                 "game; 0 = the paper's loss only")
     selector_epochs: int = documented_field(15, "mixture: at most this many epochs of fitting the selector "
@@ -76,10 +79,10 @@ class ConfounderGANConfig:
         if not isinstance(self.generator, GeneratorConfig):
             raise ConfigurationError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
         self.generator.validate()
-        check_fields(self, {"epochs": 0, "fit_batch_size": 1, "f_epochs": 0, "selector_epochs": 0},
-                     positive=("lr_g", "lr_d", "c_ratio", "f_lr", "pattern_lr", "selector_lr", "selector_target",
-                               "surrogate_lr"),
-                     non_negative=("alpha", "adv_weight", "label_weight", "f_weight", "surrogate_weight"))
+        check_fields(self, {"epochs": 0, "fit_batch_size": 1, "f_epochs": 0, "selector_epochs": 0, "pattern_draws": 1},
+                     positive=("lr_g", "lr_d", "c_ratio", "f_lr", "selector_lr", "selector_target", "surrogate_lr"),
+                     non_negative=("alpha", "adv_weight", "label_weight", "f_weight", "surrogate_weight",
+                                   "pattern_lr"))
         check_fields(self, {"surrogate_width": 1})
         if self.f_width is not None:
             check_fields(self, {"f_width": 1})

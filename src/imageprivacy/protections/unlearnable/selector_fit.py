@@ -55,7 +55,9 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gen = torch.Generator().manual_seed(seed)
     # The patterns are not trained here and take no part in the selector's logits: frozen for the stage,
-    # as DDP needs every parameter it holds to get a gradient in every step.
+    # as DDP needs every parameter it holds to get a gradient in every step (and left as found: pattern_lr 0
+    # keeps them frozen for good).
+    learns_patterns = generator.patterns.requires_grad
     generator.patterns.requires_grad_(False)
     try:
         with channels_last(generator):      # before DDP wraps it (training/classifier_training.py)
@@ -82,6 +84,6 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
                 if agreement >= target:
                     break
     finally:
-        generator.patterns.requires_grad_(True)
+        generator.patterns.requires_grad_(learns_patterns)
     generator.eval()
     return {**record, "agreement": agreement, "reached": agreement >= target}
