@@ -45,6 +45,7 @@ def test_train_generator_reports_consistency_for_mixture(tmp_path, workspace, ca
                  "--f-width", "2", "--epsilon", "8/255", "--train-size", "12", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "label consistency on the training images" in printed and "on 12 images" in printed
+    assert "patterns: the least aligned of 64 draws, template match" in printed
     assert f"generator: {out}" in printed
     assert load_protection(out).epsilon == pytest.approx(8 / 255)
 

@@ -66,4 +66,10 @@ def report(method, path, consistency: float | None, images: int) -> None:
         verdict = "reached" if selector["reached"] else "NOT reached: raise --selector-epochs or --width"
         print(f"selector picks the label's pattern for {selector['agreement']:.4f} of the training images "
               f"(target {selector['target']}: {verdict})")
+    patterns = method.fit_record.get("patterns")
+    if patterns:
+        # Lower is better: the share of images a pattern names by correlation alone (pattern_draw.py).
+        print(f"patterns: the least aligned of {patterns['draws']} draws, template match "
+              f"{patterns['template_match_after_game']:.3f} of the training images (median draw "
+              f"{patterns['median_match']:.3f}; chance is 1/classes)")
     print(f"generator: {path}")
