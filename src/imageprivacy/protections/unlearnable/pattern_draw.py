@@ -36,20 +36,20 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
     """Set `generator.patterns` to the least aligned of `draws` random draws; the record of the choice.
 
     Every rank of a torchrun job makes the same choice: the draws come from `seed` and the match is
-    counted on the same first SAMPLE images.
+    counted on the same first SAMPLE images. The kept draw replaces the generator's initial patterns.
     """
     images, labels = images[:SAMPLE].cpu(), labels[:SAMPLE].cpu()
+    # Every candidate comes from `seed` alone, not from the generator's own initialisation: under torchrun
+    # the global random stream differs between ranks by the time the generator is built.
     gen = torch.Generator().manual_seed(seed)
-    scale = generator.cfg.pattern_init
-    first = generator.patterns.detach().clone()
-    best, best_match, matches = first, template_match(generator, images, labels), []
-    matches.append(best_match)
-    for _ in range(draws - 1):
-        candidate = scale * torch.randn(first.shape, generator=gen)
-        generator.patterns.copy_(candidate.to(first.device))
+    shape, device = generator.patterns.shape, generator.patterns.device
+    best, best_match, matches = None, float("inf"), []
+    for _ in range(draws):
+        candidate = (generator.cfg.pattern_init * torch.randn(shape, generator=gen)).to(device)
+        generator.patterns.copy_(candidate)
         matches.append(template_match(generator, images, labels))
         if matches[-1] < best_match:
-            best, best_match = candidate.to(first.device), matches[-1]
+            best, best_match = candidate, matches[-1]
     generator.patterns.copy_(best)
     return {"draws": draws, "template_match": best_match, "first_draw_match": matches[0],
             "median_match": float(torch.tensor(matches).median())}
