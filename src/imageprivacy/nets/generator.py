@@ -7,8 +7,9 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 - "mixture" (the default): a small classifier looks at the image, resized to `view_size`, and
   mixes K noise patterns by its softmax; the patterns are low-frequency (blocks of `cell_size`
   pixels), optionally mirror-symmetric, and tile periodically over any image size. ConfounderGAN
-  draws them (protections/unlearnable/pattern_draw.py) and by default keeps them fixed. Why: on our data, per-pixel
-  generator noise was not a shortcut a victim prefers (docs/background.md, section 1), while noise that is
+  draws them (protections/unlearnable/pattern_draw.py) and by default keeps them fixed. Why this
+  shape: on our data, per-pixel generator noise was not a shortcut a victim prefers
+  (docs/background.md, section 1), while noise that is
   consistent with the label, simple and uses the whole budget is. This generator is still a
   confounder of image and label: it depends on the image, and the confounder loss through f makes
   its mixture follow the label. Its cost does not grow with the image beyond a resize and a tile.

@@ -169,8 +169,8 @@ class ConfounderGAN(Protection):
                 tr.fit_batch_size, self.device, self.seed, progress)
 
     def _generator_groups(self, pattern_lr: float) -> list[dict]:
-        """G's parameter groups: the patterns at their own rate; pattern_lr 0 keeps them at their random
-        initialisation (not even a gradient is computed), the selector alone then learns."""
+        """G's parameter groups: the patterns at their own rate; pattern_lr 0 keeps them as drawn (not even a
+        gradient is computed), the selector alone then learns."""
         patterns = [p for n, p in self.generator.named_parameters() if n == "patterns"]
         others = [p for n, p in self.generator.named_parameters() if n != "patterns"]
         if pattern_lr == 0:
