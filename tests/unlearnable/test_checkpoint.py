@@ -165,16 +165,21 @@ def test_out_of_range_options_are_refused_when_the_config_is_built(option):
         ConfounderGAN(**option)
 
 
-def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_patterns(saved, tmp_path, tiny_set):
-    cg, path = saved["mixture"]
-    assert cg.config.generator.full_budget                       # today's default
+def _without_generator_field(path, tmp_path, name: str):
+    """The checkpoint at `path` loaded as if written before the generator field `name` existed."""
     meta = _metadata(path)
     cfg = json.loads(meta["config"])
-    del cfg["options"]["config"]["generator"]["full_budget"]    # as written before the field existed
+    del cfg["options"]["config"]["generator"][name]
     meta["config"] = json.dumps(cfg)
     old = tmp_path / "old.safetensors"
     save_file(load_file(str(path)), str(old), metadata=meta)
-    loaded = load_protection(old)
+    return load_protection(old)
+
+
+def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_patterns(saved, tmp_path, tiny_set):
+    cg, path = saved["mixture"]
+    assert cg.config.generator.full_budget                       # today's default
+    loaded = _without_generator_field(path, tmp_path, "full_budget")
     assert loaded.config.generator.full_budget is False
     x = tiny_set.images[:8]
     assert not torch.equal(loaded.protect(x), cg.protect(x))
@@ -184,13 +189,7 @@ def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_pattern
 def test_a_checkpoint_from_before_mirror_patterns_keeps_its_unmirrored_patterns(saved, tmp_path, tiny_set):
     cg, path = saved["mixture"]
     assert cg.config.generator.mirror_patterns                   # today's default
-    meta = _metadata(path)
-    cfg = json.loads(meta["config"])
-    del cfg["options"]["config"]["generator"]["mirror_patterns"]  # as written before the field existed
-    meta["config"] = json.dumps(cfg)
-    old = tmp_path / "old.safetensors"
-    save_file(load_file(str(path)), str(old), metadata=meta)
-    loaded = load_protection(old)
+    loaded = _without_generator_field(path, tmp_path, "mirror_patterns")
     assert loaded.config.generator.mirror_patterns is False
     tiles = loaded.generator.pattern_tiles()
     assert not torch.equal(tiles, tiles.flip(-1)) and torch.equal(loaded.generator.patterns, cg.generator.patterns)

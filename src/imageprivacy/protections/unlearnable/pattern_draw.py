@@ -21,11 +21,18 @@ SAMPLE = 10_000          # images the match is counted on: enough for +-0.5 % at
 @torch.no_grad()
 def template_match(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Share of uint8 `images` whose label's pattern correlates most with the image minus the images' mean."""
+    return _match_of_centred(generator, centred_images(images), labels)
+
+
+def centred_images(images: torch.Tensor) -> torch.Tensor:
     x = images.float() / 255.0
-    centred = x - x.mean(0, keepdim=True)
+    return x - x.mean(0, keepdim=True)
+
+
+def _match_of_centred(generator: nn.Module, centred: torch.Tensor, labels: torch.Tensor) -> float:
     was_training = generator.training
     generator.eval()
-    patterns = generator.tiled_patterns(x.shape[2], x.shape[3]).to(x.dtype).cpu()
+    patterns = generator.tiled_patterns(centred.shape[2], centred.shape[3]).to(centred.dtype).cpu()
     generator.train(was_training)
     return (torch.einsum("nchw,kchw->nk", centred, patterns).argmax(1) == labels).float().mean().item()
 
@@ -38,7 +45,8 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
     Every rank of a torchrun job makes the same choice: the draws come from `seed` and the match is
     counted on the same first SAMPLE images. The kept draw replaces the generator's initial patterns.
     """
-    images, labels = images[:SAMPLE].cpu(), labels[:SAMPLE].cpu()
+    # Centred once: the 64 candidates are judged against the same images.
+    centred, labels = centred_images(images[:SAMPLE].cpu()), labels[:SAMPLE].cpu()
     # Every candidate comes from `seed` alone, not from the generator's own initialisation: under torchrun
     # the global random stream differs between ranks by the time the generator is built.
     gen = torch.Generator().manual_seed(seed)
@@ -47,7 +55,7 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
     for _ in range(draws):
         candidate = (generator.cfg.pattern_init * torch.randn(shape, generator=gen)).to(device)
         generator.patterns.copy_(candidate)
-        matches.append(template_match(generator, images, labels))
+        matches.append(_match_of_centred(generator, centred, labels))
         if matches[-1] < best_match:
             best, best_match = candidate, matches[-1]
     generator.patterns.copy_(best)
