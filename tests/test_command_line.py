@@ -79,3 +79,19 @@ def test_bad_values_are_refused_before_running(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_progress_stage_lines_show_the_time_since_the_job_began(monkeypatch, capsys):
+    from imageprivacy.cli import arguments
+
+    clock = iter([100.0, 100.5, 225.0, 0.0])
+    monkeypatch.setattr("time.perf_counter", lambda: next(clock))
+    progress = arguments.progress_printer()
+    progress("stage", {"stage": "protecting with emn"})
+    progress("stage", {"stage": "victim paper on clean"})
+    progress("epoch", {"epoch": 1, "epochs": 2, "train_acc": 0.5})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["== [00:00] protecting with emn", "== [02:05] victim paper on clean",
+                     "   epoch 1/2: epoch 1, train_acc 0.500"]
+    arguments.progress_printer(quiet=True)("stage", {"stage": "hidden"})
+    assert capsys.readouterr().err == ""

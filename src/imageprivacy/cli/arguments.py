@@ -121,14 +121,19 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def progress_printer(quiet: bool = False):
-    """A progress callback that prints one line per stage and epoch on stderr."""
+    """A progress callback that prints one line per stage (with the minutes:seconds since it was made) and
+    per epoch on stderr: a long job shows where its time goes."""
     import sys
+    import time
+
+    started = time.perf_counter()
 
     def progress(event: str, values: dict) -> None:
         if quiet:
             return
         if event == "stage":
-            print(f"== {values['stage']}", file=sys.stderr, flush=True)
+            minutes, seconds = divmod(int(time.perf_counter() - started), 60)
+            print(f"== [{minutes:02d}:{seconds:02d}] {values['stage']}", file=sys.stderr, flush=True)
         elif event == "epoch":
             shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in values.items() if v is not None and k not in ("epochs",))
