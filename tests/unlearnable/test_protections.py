@@ -282,3 +282,25 @@ def test_confoundergan_needs_something_to_read_the_noise():
         ConfounderGAN(surrogate_augment=("crop",))
     with pytest.raises(ConfigurationError, match="unknown augmentation"):
         ConfounderGAN(surrogate_weight=1.0, surrogate_augment="crop,bogus")
+
+
+def test_confoundergan_selector_fit_trains_on_augmented_batches_and_counts_on_the_images(tiny_set):
+    from imageprivacy.protections.unlearnable.selector_fit import fit_selector
+
+    class Counting(torch.nn.Module):            # the batches the fit trains on pass through here, flipped
+        calls = 0
+
+        def forward(self, x):
+            Counting.calls += 1
+            return x.flip(-1)
+
+    options = dict(epochs=0, f_epochs=1, f_arch="small-cnn", f_width=4, width=4, epsilon=EPS, selector_epochs=0)
+    method = ConfounderGAN(**options).fit(tiny_set)
+    record = fit_selector(method.generator, tiny_set.images, tiny_set.labels, epochs=2, lr=3e-3, target=1.1,
+                          batch_size=len(tiny_set) // 2, device="cpu", seed=0, progress=lambda *a: None,
+                          augment=Counting())
+    assert Counting.calls == 4 and len(record["epochs"]) == 2      # 2 batches x 2 epochs, none while counting
+    augmented = ConfounderGAN(**{**options, "selector_epochs": 2}, selector_augment="crop,flip").fit(tiny_set)
+    assert augmented.config.selector_augment == "crop,flip" and len(augmented.fit_record["selector"]["epochs"]) >= 1
+    with pytest.raises(ConfigurationError, match="selector_augment"):
+        ConfounderGAN(selector_augment="crop,blur")

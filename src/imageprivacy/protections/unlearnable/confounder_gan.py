@@ -41,6 +41,7 @@ from imageprivacy.protections.unlearnable.scratch_surrogate import ScratchSurrog
 from imageprivacy.protections.unlearnable.selector_fit import fit_selector
 from imageprivacy.training import TrainRecipe, distributed, train_classifier
 from imageprivacy.training.accelerator import mixed_precision, to_device
+from imageprivacy.training.augment import build_augmentation
 
 
 def paper_default_epsilon(channels: int, height: int) -> float:
@@ -164,9 +165,11 @@ class ConfounderGAN(Protection):
             self.fit_record["patterns"] = {**drawn, "template_match_after_game": template_match(
                 self.generator, data.images[:SAMPLE], data.labels[:SAMPLE])}
             progress("stage", {"stage": "fitting the selector to the labels", "epochs": tr.selector_epochs})
+            names = augment_names(tr.selector_augment)
+            augment = build_augmentation(names, (h, w)).to(self.device) if names else None
             self.fit_record["selector"] = fit_selector(
                 self.generator, data.images, data.labels, tr.selector_epochs, tr.selector_lr, tr.selector_target,
-                tr.fit_batch_size, self.device, self.seed, progress)
+                tr.fit_batch_size, self.device, self.seed, progress, augment=augment)
 
     def _generator_groups(self, pattern_lr: float) -> list[dict]:
         """G's parameter groups: the patterns at their own rate; pattern_lr 0 keeps them as drawn (not even a

@@ -56,6 +56,9 @@ class ConfounderGANConfig:
     selector_lr: float = documented_field(3e-3, "mixture: Adam one-cycle peak learning rate of the selector fit")
     selector_target: float = documented_field(0.995, "mixture: the selector fit stops once this share of the "
                                                       "training images get their label's pattern")
+    selector_augment: str = documented_field("", "mixture: comma-separated augmentations of the selector fit's "
+                                                 "batches (the agreement is counted on the images as given); "
+                                                 "'' = none")
 
     def __post_init__(self) -> None:
         if isinstance(self.generator, dict):             # as a checkpoint's JSON holds it
@@ -91,9 +94,11 @@ class ConfounderGANConfig:
         if self.f_weight == 0 and self.surrogate_weight == 0:
             raise ConfigurationError("f_weight and surrogate_weight are both 0: nothing would read the noise; "
                                      "set one of them above 0")
-        if not isinstance(self.surrogate_augment, str):
-            raise ConfigurationError(f"surrogate_augment is a comma-separated string, got {self.surrogate_augment!r}")
-        check_augmentations(augment_names(self.surrogate_augment), " in surrogate_augment")
+        for name in ("surrogate_augment", "selector_augment"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ConfigurationError(f"{name} is a comma-separated string, got {value!r}")
+            check_augmentations(augment_names(value), f" in {name}")
         if not isinstance(self.f_arch, str):
             raise ConfigurationError(f"f_arch must be a network name, got {self.f_arch!r}")
         return self

@@ -39,8 +39,11 @@ def selector_agreement(generator: nn.Module, images: torch.Tensor, labels: torch
 
 
 def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int, lr: float,
-                 target: float, batch_size: int, device, seed: int, progress) -> dict:
+                 target: float, batch_size: int, device, seed: int, progress, augment: nn.Module | None = None) -> dict:
     """Train the selector (not the patterns) on the labels; stop once its agreement reaches `target`.
+
+    `augment` (training/augment.py) transforms each training batch, so that the selector may generalise to
+    images it never saw; the agreement that stops the fit is counted on the images as they are protected.
 
     Adam with a one-cycle schedule over `epochs`; agreement is checked after every epoch from the
     second half on (a full pass costs a third of an epoch). Returns the stage's record.
@@ -67,6 +70,8 @@ def fit_selector(generator: nn.Module, images: torch.Tensor, labels: torch.Tenso
                 loss_sum, seen = 0.0, 0
                 for idx in distributed.rank_batches(torch.randperm(len(images), generator=gen), batch_size):
                     x = to_device(images[idx], device).float() / 255.0
+                    if augment is not None:
+                        x = augment(x)
                     with mixed_precision(device):
                         loss = F.cross_entropy(selector(x), to_device(labels[idx], device))
                     opt.zero_grad(set_to_none=True)
