@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from imageprivacy.errors import InputShapeError
-from imageprivacy.metrics.attacker_side import IntensityRemap, attacker_side_scores, image_scores
+from imageprivacy.metrics.attacker_side import IntensityRemap, attacker_side_scores, contrast_stretch, image_scores
 from imageprivacy.metrics.content_free import (BLANK, CONSTANT, PUBLIC_MEAN, best_reference, content_free_references,
                                                label_mean_images)
 
@@ -47,6 +47,17 @@ def test_the_remap_is_what_the_attacker_fitted_on_public_pairs(images):
     # a remap fitted on pairs that do not hold for the scored images cannot help them: raw stays the best L1
     wrong = attacker_side_scores(private, private, IntensityRemap(-1.0, 1.0))
     assert wrong["best_variant"]["l1"] == "raw" and wrong["best"]["ssim"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_faint_outputs_of_different_brightness_are_stretched_image_by_image(images):
+    # each reconstruction dimmed by its own factor: no single remap undoes that, each image's own stretch does
+    dim = torch.linspace(0.05, 0.4, len(images)).view(-1, 1, 1, 1)
+    scores = attacker_side_scores(dim * images, images, IntensityRemap.fit(dim * images, images))
+    assert scores["best_variant"]["ssim"] == "stretch" and scores["stretch"]["ssim"] > scores["affine"]["ssim"] + 0.1
+    stretched = contrast_stretch(dim * images)
+    assert stretched.shape == images.shape and stretched.amax((1, 2, 3)).min() == pytest.approx(1.0)
+    flat = torch.full((2, 1, 4, 4), 0.3)
+    assert torch.equal(contrast_stretch(flat), flat)                  # nothing to stretch: left as it is
 
 
 def test_best_is_never_worse_than_raw(images):

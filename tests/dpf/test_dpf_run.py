@@ -127,7 +127,7 @@ def test_evaluate_writes_every_table_and_resumes(trained_run):
     for name, row in results["unseen_reconstructors"].items():
         side = row["poisoned"]["attacker_side"]
         assert side["ssim"] >= row["poisoned"]["ssim"] and side["l1"] <= row["poisoned"]["l1"] + 1e-9
-        assert set(row["poisoned"]["attacker_variant"].values()) <= {"raw", "negative", "affine"}
+        assert set(row["poisoned"]["attacker_variant"].values()) <= {"raw", "negative", "affine", "stretch"}
         if name != "px2s2 (psi)":         # the attackers trained until their validation L1 stopped falling
             training = row["training"]
             assert len(training["val_l1"]) == training["early_stopping"]["epochs_run"] >= 1

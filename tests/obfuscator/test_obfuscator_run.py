@@ -75,7 +75,7 @@ def test_evaluate_writes_results_and_resumes(trained_run, results):
     assert len(history["val_acc"]) == history["early_stopping"]["epochs_run"] <= 2
     for r in main["reconstructors"].values():
         assert r["attacker_side"]["ms_ssim"] >= r["ms_ssim"] and len(r["training"]["val_loss"]) >= 1
-        assert set(r["attacker_variant"].values()) <= {"raw", "negative", "affine"}
+        assert set(r["attacker_variant"].values()) <= {"raw", "negative", "affine", "stretch"}
     refs = results["content_free"]
     assert set(refs) == {"blank (all black)", "best constant", "mean public image", "mean image of the right group"}
     assert results["reconstruction_floor"]["task_mean_image"] == refs["mean image of the right group"]

@@ -9,9 +9,13 @@ score that counts is the best an attacker gets from what they may do:
 - "negative": 1 - x;
 - "affine": clamp(a * x + b, 0, 1), a and b fitted by least squares over every pixel of the attacker's OWN pairs
   (their reconstructor's output on their public images, those images). The private images being scored never
-  enter the fit (`IntensityRemap.fit` is called by the experiments on public pairs only).
-Which of the three counts is then chosen per metric on the scored images: the largest SSIM, MS-SSIM and PSNR,
-the smallest L1. That choice is the evaluator's pessimism (an upper bound over three candidates, none fitted to
+  enter the fit (`IntensityRemap.fit` is called by the experiments on public pairs only);
+- "stretch": each output's own contrast stretched, its 5th percentile to 0 and its 95th to 1 (clamped). It needs
+  no fit: it is what anyone does to a dark, faint picture. The global remap cannot do it, since one a, b serves
+  every image: on a DPF release whose reconstructions were dark silhouettes it lifted px4s2's SSIM on eight
+  grid images from 0.295 to 0.458 (session 2026-12-03, docs/dpf.md).
+Which of the four counts is then chosen per metric on the scored images: the largest SSIM, MS-SSIM and PSNR,
+the smallest L1. That choice is the evaluator's pessimism (an upper bound over four candidates, none fitted to
 the private targets), and `best_variant` says which one won.
 
 Every score is the mean of per-image values on [0, 1] images with data_range 1.0: SSIM as
@@ -31,7 +35,8 @@ from imageprivacy.metrics.reconstruction import per_image_l1, per_image_ssim
 
 METRICS = ("l1", "ssim", "ms_ssim", "psnr_db")
 HIGHER_IS_CLOSER = {"l1": False, "ssim": True, "ms_ssim": True, "psnr_db": True}
-VARIANTS = ("raw", "negative", "affine")
+VARIANTS = ("raw", "negative", "affine", "stretch")
+STRETCH_QUANTILES = (0.05, 0.95)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,17 @@ class IntensityRemap:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@torch.no_grad()
+def contrast_stretch(images: torch.Tensor, quantiles: tuple[float, float] = STRETCH_QUANTILES) -> torch.Tensor:
+    """Each image mapped so that its `quantiles` go to 0 and 1, clamped; a flat image stays as it is."""
+    flat = images.float().flatten(1)
+    q = torch.quantile(flat, torch.tensor(quantiles, dtype=flat.dtype, device=flat.device), dim=1)
+    low, span = q[0], q[1] - q[0]
+    shape = (-1,) + (1,) * (images.dim() - 1)
+    stretched = ((images.float() - low.view(shape)) / span.clamp_min(1e-6).view(shape)).clamp(0.0, 1.0)
+    return torch.where((span > 1e-6).view(shape), stretched, images.float())
 
 
 def _params_for(images: torch.Tensor, params: MSSSIMParams | None) -> MSSSIMParams | None:
@@ -104,12 +120,13 @@ def better(metric: str, a: float | None, b: float | None) -> bool:
 @torch.no_grad()
 def attacker_side_scores(reconstructions: torch.Tensor, targets: torch.Tensor, remap: IntensityRemap,
                          params: MSSSIMParams | None = None) -> dict:
-    """{"raw", "negative", "affine": scores, "best": scores, "best_variant": {metric: variant}, "remap", "images"}.
+    """{"raw", "negative", "affine", "stretch": scores, "best": scores, "best_variant": {metric: variant}, "remap", "images"}.
 
     `remap` must come from `IntensityRemap.fit` on the attacker's public pairs (module docstring).
     """
     recon = reconstructions.float()
-    variants = {"raw": recon.clamp(0.0, 1.0), "negative": 1.0 - recon.clamp(0.0, 1.0), "affine": remap(recon)}
+    variants = {"raw": recon.clamp(0.0, 1.0), "negative": 1.0 - recon.clamp(0.0, 1.0), "affine": remap(recon),
+                "stretch": contrast_stretch(recon.clamp(0.0, 1.0))}
     scored = {name: image_scores(images, targets.float(), params) for name, images in variants.items()}
     best, chosen = {}, {}
     for metric in METRICS:

@@ -6,8 +6,8 @@ For a setting (a featurizer O, or noise then O, and its classifier C), on the te
   private labels, scored against the guessing level;
 - fresh reconstructors (mirror AR, URec#1, URec#2, ResRec) trained with L(AR1) on the attacker part, scored by
   mean per-image MS-SSIM and PSNR (+ SSIM and L1 for comparison with the DPF runs), raw and attacker-side
-  (metrics.attacker_side: the best of raw, negative and an intensity remap fitted on the attacker's own
-  held-out images, never on the test part);
+  (metrics.attacker_side: the best of raw, negative, an intensity remap fitted on the attacker's own
+  held-out images, never on the test part, and a per-image contrast stretch);
 - when the setting has them, the simulated AR and AC of Algorithm 1 scored the same way: the numbers
   the authors' code reported, next to what a fresh attacker gets.
 Every fresh attacker trains on the whole attacker part but a seeded held-out slice (`attack_val_fraction`),

@@ -46,8 +46,9 @@ def dpf_markdown(results: dict) -> list[str]:
     rec = results["reconstruction"]
     lines += ["", "## Table 2 and Fig. 7: reconstruction of S-val", "",
               f"psi on its own public validation images: L1 {_num(rec['public_val_original']['l1'])}, SSIM "
-              f"{_num(rec['public_val_original']['ssim'])}. Attacker-side: the best of the raw output, its negative "
-              "and an intensity remap a x + b fitted on the attacker's own public pairs (Q-val), per metric (the "
+              f"{_num(rec['public_val_original']['ssim'])}. Attacker-side: the best of the raw output, its negative, "
+              "an intensity remap a x + b fitted on the attacker's own public pairs (Q-val) and each output's own "
+              "contrast stretch (5th to 95th percentile), per metric (the "
               "variant in brackets when it is not the raw output). Content-free references in italics, scored on "
               "the same S-val images.", ""]
     lines += reconstruction_table(results)

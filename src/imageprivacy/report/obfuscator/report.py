@@ -94,8 +94,8 @@ def _targets(results: dict) -> list[str]:
                   f"(majority {percent(guess['majority'])} %, uniform {percent(guess['uniform'])} %). Drawing the mean "
                   f"attacker image of the right task value scores MS-SSIM {decimal(floor)} without any features: "
                   "the reconstruction counterpart of guessing. Reconstruction scores are given raw and attacker-side "
-                  "(the best of the raw output, its negative and an intensity remap a x + b fitted on the attacker's "
-                  "own held-out images)."]
+                  "(the best of the raw output, its negative, an intensity remap a x + b fitted on the attacker's "
+                  "own held-out images and each output's own contrast stretch, 5th to 95th percentile)."]
     return lines
 
 
