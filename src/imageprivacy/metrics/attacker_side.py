@@ -12,8 +12,8 @@ score that counts is the best an attacker gets from what they may do:
   enter the fit (`IntensityRemap.fit` is called by the experiments on public pairs only);
 - "stretch": each output's own contrast stretched, its 5th percentile to 0 and its 95th to 1 (clamped). It needs
   no fit: it is what anyone does to a dark, faint picture. The global remap cannot do it, since one a, b serves
-  every image: on a DPF release whose reconstructions were dark silhouettes it lifted px4s2's SSIM on eight
-  grid images from 0.295 to 0.458 (session 2026-12-03, docs/dpf.md).
+  every image: on the default DPF run, whose fresh px4s2 drew dark silhouettes, it lifted the attacker-side SSIM
+  from 0.253 to 0.409 (docs/results/dpf-default/results.json against report_before_stretch.md there).
 Which of the four counts is then chosen per metric on the scored images: the largest SSIM, MS-SSIM and PSNR,
 the smallest L1. That choice is the evaluator's pessimism (an upper bound over four candidates, none fitted to
 the private targets), and `best_variant` says which one won.
@@ -37,6 +37,8 @@ METRICS = ("l1", "ssim", "ms_ssim", "psnr_db")
 HIGHER_IS_CLOSER = {"l1": False, "ssim": True, "ms_ssim": True, "psnr_db": True}
 VARIANTS = ("raw", "negative", "affine", "stretch")
 STRETCH_QUANTILES = (0.05, 0.95)
+STRETCH_TEXT = (f"each output's own contrast stretch ({STRETCH_QUANTILES[0]:.0%} to {STRETCH_QUANTILES[1]:.0%} "
+                "quantile)")              # the reports' words for "stretch", from the quantiles it uses
 
 
 @dataclass(frozen=True)
@@ -120,13 +122,13 @@ def better(metric: str, a: float | None, b: float | None) -> bool:
 @torch.no_grad()
 def attacker_side_scores(reconstructions: torch.Tensor, targets: torch.Tensor, remap: IntensityRemap,
                          params: MSSSIMParams | None = None) -> dict:
-    """{"raw", "negative", "affine", "stretch": scores, "best": scores, "best_variant": {metric: variant}, "remap", "images"}.
+    """{variant: scores for each of VARIANTS, "best": scores, "best_variant": {metric: variant}, "remap", "images"}.
 
     `remap` must come from `IntensityRemap.fit` on the attacker's public pairs (module docstring).
     """
     recon = reconstructions.float()
-    variants = {"raw": recon.clamp(0.0, 1.0), "negative": 1.0 - recon.clamp(0.0, 1.0), "affine": remap(recon),
-                "stretch": contrast_stretch(recon.clamp(0.0, 1.0))}
+    clamped = recon.clamp(0.0, 1.0)
+    variants = {"raw": clamped, "negative": 1.0 - clamped, "affine": remap(recon), "stretch": contrast_stretch(clamped)}
     scored = {name: image_scores(images, targets.float(), params) for name, images in variants.items()}
     best, chosen = {}, {}
     for metric in METRICS:

@@ -4,8 +4,8 @@ An attacker holds their reconstructor and their public images Q, so the intensit
 metrics.attacker_side is fitted on the reconstructor's output from phi1(Q-val) against Q-val (for the
 section 3.2.3 attacker, from P(phi1(Q-val)): that attacker holds P). The private images S-val never enter the
 fit. Each score row keeps the raw L1 / SSIM / SSIM to the negative image of the paper's tables, adds raw
-MS-SSIM and PSNR, and under "attacker_side" the best of raw, negative, remapped and contrast-stretched output per metric
-("attacker_variant" says which won).
+MS-SSIM and PSNR, and under "attacker_side" the best of raw, negative, remapped and contrast-stretched output
+per metric ("attacker_variant" says which won).
 """
 from __future__ import annotations
 

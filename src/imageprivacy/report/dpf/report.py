@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from imageprivacy.metrics.attacker_side import STRETCH_TEXT
 from imageprivacy.report.dpf.reconstruction_tables import (privacy_utility_section, reconstruction_table,
                                                           training_section)
 from imageprivacy.report.dpf.targets import check_targets
@@ -47,8 +48,8 @@ def dpf_markdown(results: dict) -> list[str]:
     lines += ["", "## Table 2 and Fig. 7: reconstruction of S-val", "",
               f"psi on its own public validation images: L1 {_num(rec['public_val_original']['l1'])}, SSIM "
               f"{_num(rec['public_val_original']['ssim'])}. Attacker-side: the best of the raw output, its negative, "
-              "an intensity remap a x + b fitted on the attacker's own public pairs (Q-val) and each output's own "
-              "contrast stretch (5th to 95th percentile), per metric (the "
+              f"an intensity remap a x + b fitted on the attacker's own public pairs (Q-val) and {STRETCH_TEXT}, "
+              "per metric (the "
               "variant in brackets when it is not the raw output). Content-free references in italics, scored on "
               "the same S-val images.", ""]
     lines += reconstruction_table(results)

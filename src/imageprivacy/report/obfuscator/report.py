@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from imageprivacy.metrics.attacker_side import STRETCH_TEXT  # noqa: E402
 from imageprivacy.report.figures import save_figure  # noqa: E402
 from imageprivacy.report.image_mosaic import draw_saved_rows  # noqa: E402
 from imageprivacy.report.markdown_table import (config_block, decimal, markdown_table, percent,  # noqa: E402
@@ -95,7 +96,7 @@ def _targets(results: dict) -> list[str]:
                   f"attacker image of the right task value scores MS-SSIM {decimal(floor)} without any features: "
                   "the reconstruction counterpart of guessing. Reconstruction scores are given raw and attacker-side "
                   "(the best of the raw output, its negative, an intensity remap a x + b fitted on the attacker's "
-                  "own held-out images and each output's own contrast stretch, 5th to 95th percentile)."]
+                  f"own held-out images and {STRETCH_TEXT})."]
     return lines
 
 
