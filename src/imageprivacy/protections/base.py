@@ -25,9 +25,12 @@ from imageprivacy.training.accelerator import to_device
 Progress = Callable[[str, dict], None]   # progress(event, values): the only way code below cli reports
 
 PROTECTIONS: dict[str, type["Protection"]] = {}
-# Values per image above which a uint8 image is protected in stripes of rows (when the method allows it):
-# 16M values are 64 MB as float, and a full-image computation holds several such copies at once.
-STRIPE_VALUES = 1 << 24
+# Values of a batch above which uint8 images are protected in stripes of rows of about this many values
+# (when the method allows it): a full-batch computation holds several float copies of the batch at
+# once, and copies that outgrow the caches cost time as well as memory. 1M values (4 MB as float): a
+# 1024x1024 photo took 24 ms alone and 24 ms per photo five at a time, against 46 and 76 ms as one
+# block (one thread; benchmarks/results/protect_stripes.json).
+STRIPE_VALUES = 1 << 20
 
 
 def register(cls: type["Protection"]) -> type["Protection"]:
@@ -99,7 +102,7 @@ class Protection:
             chunk = images[start:start + self.batch_size]
             # Methods compute in float32 whatever the caller's float type; the result keeps the caller's.
             y = None if labels is None else labels[start:start + self.batch_size].to(self.device)
-            rows = self._row_noise(chunk, y) if as_uint8 and self.bounded and chunk[0].numel() > STRIPE_VALUES \
+            rows = self._row_noise(chunk, y) if as_uint8 and self.bounded and chunk.numel() > STRIPE_VALUES \
                 else None
             if rows is not None:
                 out.append(apply_noise_in_stripes(chunk, rows, self.epsilon, STRIPE_VALUES))
