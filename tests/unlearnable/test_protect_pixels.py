@@ -105,3 +105,20 @@ def test_a_large_photo_runs_in_stripes_with_the_same_result(tmp_path, monkeypatc
     monkeypatch.setattr(generator, "_row_noise", lambda *args: striped.append(1) or real(*args))
     assert torch.equal(generator.protect(photo), whole)
     assert torch.equal(generator.protect(photo, label), whole_labelled) and len(striped) == 2
+
+
+def test_a_batch_larger_than_a_stripe_runs_in_stripes_with_the_same_result(monkeypatch):
+    """The stripe rule counts the whole batch (base.STRIPE_VALUES): many small images that together exceed
+    it go in stripes too, with the pixels of the one-block computation, labelled or not."""
+    import imageprivacy.protections.base as base
+
+    generator = untrained_generator(channels=3)
+    batch = torch.stack([torch.from_numpy(np.ascontiguousarray(random_pixels(9, 7).transpose(2, 0, 1)))
+                         for _ in range(6)])
+    labels = torch.tensor([0, 1, 2, 3, 2, 1])
+    whole, whole_labelled = generator.protect(batch), generator.protect(batch, labels)
+    monkeypatch.setattr(base, "STRIPE_VALUES", 3 * 9 * 7 * 2)     # two images' worth: each image alone stays below
+    striped, real = [], generator._row_noise
+    monkeypatch.setattr(generator, "_row_noise", lambda *args: striped.append(1) or real(*args))
+    assert torch.equal(generator.protect(batch), whole)
+    assert torch.equal(generator.protect(batch, labels), whole_labelled) and len(striped) == 2
