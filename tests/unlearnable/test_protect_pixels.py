@@ -94,31 +94,29 @@ def test_16_bit_colour_is_protected_and_named_as_decoded_to_8_bit(tmp_path):
 
 def test_a_large_photo_runs_in_stripes_with_the_same_result(tmp_path, monkeypatch):
     """The mixture generator protects stripes of rows when an image is large; the pixels are the same."""
-    import imageprivacy.protections.base as base
-
     generator = untrained_generator(channels=3)
     photo = torch.from_numpy(np.ascontiguousarray(random_pixels(61, 47).transpose(2, 0, 1)))[None]
-    label = torch.tensor([2])
-    whole, whole_labelled = generator.protect(photo), generator.protect(photo, label)
-    monkeypatch.setattr(base, "STRIPE_VALUES", 500)
-    striped, real = [], generator._row_noise
-    monkeypatch.setattr(generator, "_row_noise", lambda *args: striped.append(1) or real(*args))
-    assert torch.equal(generator.protect(photo), whole)
-    assert torch.equal(generator.protect(photo, label), whole_labelled) and len(striped) == 2
+    _assert_striped_like_one_block(generator, photo, torch.tensor([2]), 500, monkeypatch)
 
 
 def test_a_batch_larger_than_a_stripe_runs_in_stripes_with_the_same_result(monkeypatch):
     """The stripe rule counts the whole batch (base.STRIPE_VALUES): many small images that together exceed
     it go in stripes too, with the pixels of the one-block computation, labelled or not."""
-    import imageprivacy.protections.base as base
-
     generator = untrained_generator(channels=3)
     batch = torch.stack([torch.from_numpy(np.ascontiguousarray(random_pixels(9, 7).transpose(2, 0, 1)))
                          for _ in range(6)])
-    labels = torch.tensor([0, 1, 2, 3, 2, 1])
-    whole, whole_labelled = generator.protect(batch), generator.protect(batch, labels)
-    monkeypatch.setattr(base, "STRIPE_VALUES", 3 * 9 * 7 * 2)     # two images' worth: each image alone stays below
+    # two images' worth: each image alone stays below it
+    _assert_striped_like_one_block(generator, batch, torch.tensor([0, 1, 2, 3, 2, 1]), 3 * 9 * 7 * 2, monkeypatch)
+
+
+def _assert_striped_like_one_block(generator, images, labels, stripe_values, monkeypatch):
+    """With base.STRIPE_VALUES at `stripe_values`, both paths (labels or not) run in stripes, with the pixels
+    they had as one block."""
+    import imageprivacy.protections.base as base
+
+    whole, whole_labelled = generator.protect(images), generator.protect(images, labels)
+    monkeypatch.setattr(base, "STRIPE_VALUES", stripe_values)
     striped, real = [], generator._row_noise
     monkeypatch.setattr(generator, "_row_noise", lambda *args: striped.append(1) or real(*args))
-    assert torch.equal(generator.protect(batch), whole)
-    assert torch.equal(generator.protect(batch, labels), whole_labelled) and len(striped) == 2
+    assert torch.equal(generator.protect(images), whole)
+    assert torch.equal(generator.protect(images, labels), whole_labelled) and len(striped) == 2
