@@ -8,7 +8,8 @@ Writes, in a temporary folder, SMALL random 32x32 RGB PNGs, PHOTOS 1024x1024 JPE
 plus grain, as protect_memory.py writes them) and one 32x32 PNG, and a freshly initialised mixture
 generator of the default config (a forward pass costs what a trained one's does). Then, REPEATS times and
 interleaved, runs `python -m imageprivacy protect` in a fresh process on each folder, for each engine
-(`local`, or `ray:N`: `--engine ray --workers N`, a local Ray started by the command). Start-up (imports,
+(`local`: the command's defaults; `local:N`: `--workers N` worker processes, 1 = one process with
+threads; `ray:N`: `--engine ray --workers N`, a local Ray started by the command). Start-up (imports,
 the generator, Ray) is what the one-file run takes; it is subtracted:
 
     images/s at 32x32 = (SMALL - 1) / (median time of SMALL files - median time of one file)
@@ -59,10 +60,9 @@ def write_inputs(folder: Path, small: int, photos: int) -> dict[str, Path]:
 
 
 def engine_args(engine: str) -> list[str]:
-    if engine in ("local", "before"):
-        return []
     kind, _, workers = engine.partition(":")
-    return ["--engine", kind, *(["--workers", workers] if workers else [])]
+    engine_flag = [] if kind in ("local", "before") else ["--engine", kind]
+    return [*engine_flag, *(["--workers", workers] if workers else [])]
 
 
 def timed_run(src: Path, generator: Path, source: Path, output: Path, extra: list[str]) -> tuple[float, str]:
@@ -90,7 +90,7 @@ def figures(times: dict[str, list[float]], small: int, photos: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="local", help="comma-separated: local, ray:N (N workers)")
+    parser.add_argument("--engines", default="local", help="comma-separated: local, local:N, ray:N (N workers)")
     parser.add_argument("--before", default=None, help="another checkout's src/, run as engine `before`")
     parser.add_argument("--args", default="", help="more arguments for every `protect`, e.g. '--batch-size 256'")
     parser.add_argument("--small", type=int, default=2000)

@@ -59,6 +59,10 @@ class OutputError(ImagePrivacyError, OSError):
     tell a bad OUTPUT from a bad argument."""
 
 
+class WorkerError(ImagePrivacyError, RuntimeError):
+    """A worker process of a job died (killed, out of memory): what was committed before is kept, a re-run resumes."""
+
+
 class DataLeakError(ImagePrivacyError, RuntimeError):
     """A training stage was given an image of the test part."""
 

@@ -167,5 +167,11 @@ def test_the_ray_engine_without_ray_says_how_to_install_it_and_is_2(photos, gene
 
 
 def test_ray_options_without_the_ray_engine_are_2(photos, generator, tmp_path, capsys):
-    assert _protect(generator, "--workers", "2", photos, tmp_path / "o") == 2
+    assert _protect(generator, "--address", "auto", photos, tmp_path / "o") == 2
     assert "--engine ray" in _one_line_error(capsys) and not (tmp_path / "o").exists()
+
+
+def test_workers_below_one_are_2(photos, generator, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:          # argparse's own check (_positive_int)
+        _protect(generator, "--workers", "0", photos, tmp_path / "o")
+    assert stop.value.code == 2 and not (tmp_path / "o").exists()

@@ -54,8 +54,8 @@ def test_same_shapes_are_batched_and_big_images_run_alone(tmp_path):
         save_image(tmp_path / "in" / f"s{i}.png", random_pixels(4, 4))
     for i in range(2):
         save_image(tmp_path / "in" / f"t{i}.png", random_pixels(3, 9))
-    protection = AddNoise()
-    summary = protect_path(protection, tmp_path / "in", tmp_path / "out", batch_size=3)
+    protection = AddNoise()                  # one process: the batches are counted here
+    summary = protect_path(protection, tmp_path / "in", tmp_path / "out", batch_size=3, processes=1)
     assert summary.written == 9
     assert sorted(protection.batches) == sorted([(3, 3, 4, 4)] * 2 + [(1, 3, 4, 4), (2, 3, 3, 9)])
 
@@ -93,7 +93,7 @@ def test_crash_leaves_no_partial_png_and_rerun_completes(tmp_path):
     for i in range(5):
         save_image(tmp_path / "in" / f"{i}.png", random_pixels())
     with pytest.raises(RuntimeError, match="simulated crash"):
-        protect_path(AddNoise(crash_on=3), tmp_path / "in", tmp_path / "out", batch_size=1)
+        protect_path(AddNoise(crash_on=3), tmp_path / "in", tmp_path / "out", batch_size=1, processes=1)
     left = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert left == [".imageprivacy-manifest.json", "0.png", "1.png"]     # no temporary or half-written file
     summary = protect_path(AddNoise(), tmp_path / "in", tmp_path / "out", batch_size=1)

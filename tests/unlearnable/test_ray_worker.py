@@ -6,7 +6,8 @@ from imageprivacy.protections.unlearnable import output_writer
 from imageprivacy.protections.unlearnable.output_plan import plan_outputs
 from imageprivacy.protections.unlearnable.protect_folder import protect_path
 from imageprivacy.protections.unlearnable.protection_identity import protection_identity
-from imageprivacy.protections.unlearnable.ray_worker import ProtectWorker, _portable
+from imageprivacy.protections.unlearnable.file_shard import portable as _portable
+from imageprivacy.protections.unlearnable.ray_worker import ProtectWorker
 from unlearnable.protect_doubles import random_pixels, save_image, untrained_generator
 
 

@@ -4,7 +4,9 @@ Exit codes (EXIT_CODES, shown by --help): 0 every image protected; 1 some inputs
 listed with their reasons; 2 a usage or configuration error; 3 OUTPUT cannot be written. Errors 2 and 3
 are typed errors that `imageprivacy.cli.main` prints as one line (OutputError is 3).
 
-`--engine local` (the default) runs on this machine (protections/unlearnable/protect_folder.py);
+`--engine local` (the default) runs on this machine (protections/unlearnable/protect_folder.py), in one
+forked worker process per core on Linux with --device cpu (process_engine.py; `--workers N` sets how
+many, 1 keeps it in this process);
 `--engine ray` runs the same job, with the same outputs, manifest, summary and exit code, on a Ray
 cluster (protections/unlearnable/ray_engine.py): a local one started for the job, or the one at
 `--address`. Ray is the optional extra `imageprivacy[ray]`; without it `--engine ray` says how to
@@ -58,14 +60,16 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", "--overwrite-outputs", dest="overwrite", action="store_true",
                    help="redo every output and replace any file in the way, even one this tool did not write")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
-                   help="local: this process, with reader and writer threads; ray: a Ray Data pipeline on a "
-                        "local Ray or the cluster at --address (needs: pip install 'imageprivacy[ray]')")
+                   help="local: this machine, in worker processes (Linux, --device cpu) or this process, with "
+                        "reader and writer threads; ray: a Ray Data pipeline on a local Ray or the cluster at "
+                        "--address (needs: pip install 'imageprivacy[ray]')")
     p.add_argument("--address", default=None,
                    help="--engine ray: the Ray cluster to join (e.g. auto, or ray://HOST:10001); INPUT and "
                         "OUTPUT must be paths every worker reaches. Default: start a local Ray")
     p.add_argument("--workers", type=_positive_int, default=None,
-                   help="--engine ray: protecting workers, one model copy each (default: one per CPU of the "
-                        "cluster, or per GPU with --device cuda)")
+                   help="protecting workers, one model copy each. --engine local: worker processes (default: "
+                        "one per core on Linux with --device cpu, else 1; 1 protects in this process); --engine "
+                        "ray: Ray workers (default: one per CPU of the cluster, or per GPU with --device cuda)")
     p.add_argument("--png-compression", type=int, default=DEFAULT_COMPRESS_LEVEL, metavar="0-9",
                    help="zlib level of the PNGs, 0 (none) to 9 (zlib's strongest); the pixels are the same at "
                         "every level. One 1024x1024 photo, 2 busy cores (benchmarks/png_levels.py): 0 0.03 s "
@@ -125,7 +129,7 @@ def _protect(args, protection, checkpoint_sha256, progress):
                                    workers=args.workers, address=args.address, **options)
     from imageprivacy.protections.unlearnable.protect_folder import protect_path
 
-    return protect_path(protection, args.input, args.output, **options)
+    return protect_path(protection, args.input, args.output, processes=args.workers, **options)
 
 
 def run(args) -> int:
@@ -137,8 +141,8 @@ def run(args) -> int:
     if args.engine == "ray" and not ray_installed():
         print(RAY_HINT, file=sys.stderr)
         return 2
-    if args.engine == "local" and (args.address is not None or args.workers is not None):
-        return _usage_error("--address and --workers are options of --engine ray")
+    if args.engine == "local" and args.address is not None:
+        return _usage_error("--address is an option of --engine ray")
     check_compress_level(args.png_compression)     # ConfigurationError: one line, exit 2 (cli.main)
     if not Path(args.input).exists():
         return _usage_error(f"input {args.input} does not exist")

@@ -17,8 +17,12 @@ thread, seldom waits for files. What one thread did is kept:
   saw the same in training);
 - large buffers go back to the system when freed (glibc: a fixed mmap threshold, MMAP_THRESHOLD):
   with the default, the threshold grows to 32 MB after the first large free and each thread's arena
-  keeps what it freed; an 8000x8000 photo then peaked at 1.47 GB instead of 1.07
-  (benchmarks/protect_memory.py; 1.04 GB with the fixed threshold);
+  keeps what it freed; an 8000x8000 photo then peaked at 1.47 GB instead of 1.14
+  (benchmarks/protect_memory.py). The threshold is 12 MB, above a batch of 64 32x32 images' largest
+  activation (8 MB), and the heap keeps up to TRIM_THRESHOLD free at its top (a fixed mmap threshold
+  leaves glibc's trim threshold at 128 KB): with 1 MB and 128 KB, every batch's buffers were mapped or
+  grown afresh and faulted in page by page, 509k page faults for 2,000 32x32 files against 63k
+  (docs/results.md, issue 18; docs/results/protect-profile-processes/);
 - on an error (a bug in the protection, OUTPUT that cannot be written, Ctrl+C) no new read starts and
   the writes already queued finish and reach `take` before the error goes on, so whatever was
   protected is kept and a re-run resumes after it.
@@ -44,8 +48,9 @@ from imageprivacy.protections.unlearnable.output_manifest import Manifest
 from imageprivacy.protections.unlearnable.output_plan import OutputJob
 from imageprivacy.protections.unlearnable.protect_batches import Batcher, Waiting
 
-M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter (malloc.h)
-MMAP_THRESHOLD = 1 << 20    # bytes: above it glibc maps each allocation and unmaps it when freed
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3    # glibc's mallopt parameters (malloc.h)
+MMAP_THRESHOLD = 12 << 20   # bytes: above it glibc maps each allocation and unmaps it when freed
+TRIM_THRESHOLD = 64 << 20   # bytes: free memory at the top of the heap kept for the next batch, not returned
 AHEAD_VALUES = 1 << 26      # decoded values read ahead of the protection (64 MB as uint8)
 BEHIND_VALUES = 1 << 26     # protected values waiting for a writer
 
@@ -64,6 +69,7 @@ def _large_buffers_back_to_the_system() -> None:
         libc = None
     if libc is not None and hasattr(libc, "mallopt"):
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 @contextlib.contextmanager

@@ -2,14 +2,10 @@
 
 Ray Data creates one `ProtectWorker` per worker (an actor holding one CPU, or one GPU) and calls it
 with batches of rows (ray_engine.py). A row is one input: its OutputJob, its label and the record the
-driver's manifest holds for its output, pickled. The worker runs the local engine's own steps and
-threads (file_pipeline.py) on them, with a manifest that holds only those records: it reads INPUT,
-writes temporary PNGs beside their targets in OUTPUT and returns one pickled Outcome per input. It
-never writes the manifest and never moves an output in place; the driver does both (folder_job.py).
-
-An error that stops a batch (OUTPUT cannot be written, a bug in the protection) comes back as a last
-row holding the exception, after the outcomes of the inputs the batch had finished, so the driver
-keeps those and raises it as the local engine would.
+driver's manifest holds for its output, pickled. The batch is a shard of the job (file_shard.py): the
+worker writes temporary PNGs beside their targets and returns one pickled Outcome per input, then the
+exception that stopped the batch, if one did. It never writes the manifest and never moves an output
+in place; the driver does both (folder_job.py).
 """
 from __future__ import annotations
 
@@ -20,17 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imageprivacy.protections.unlearnable.file_pipeline import FilePipeline
-from imageprivacy.protections.unlearnable.output_manifest import Manifest
-
-
-def _portable(err: Exception) -> Exception:
-    """The exception itself when it survives pickling (typed errors keep their type), else a RuntimeError."""
-    try:
-        pickle.loads(pickle.dumps(err))
-        return err
-    except Exception:
-        return RuntimeError(f"{type(err).__name__}: {err}")
+from imageprivacy.protections.unlearnable.file_shard import ShardSettings, protect_rows
 
 
 class ProtectWorker:
@@ -60,13 +46,7 @@ class ProtectWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [pickle.loads(blob) for blob in batch["job"]]
-        manifest = Manifest(self.root, {job.target_rel: record for job, _, record in rows if record is not None})
-        pipeline = FilePipeline(self.protection, self.batch_size, manifest, self.identity, self.overwrite,
-                                self.use_labels, readers=self.threads, writers=self.threads,
-                                png_compression=self.png_compression)
-        outcomes: list = []
-        try:
-            pipeline.run([job for job, _, _ in rows], [label for _, label, _ in rows], outcomes.append)
-        except Exception as err:
-            outcomes.append(_portable(err))
+        settings = ShardSettings(self.root, self.identity, self.overwrite, self.use_labels, self.batch_size,
+                                 self.png_compression, self.threads)
+        outcomes = protect_rows(self.protection, settings, rows)
         return {"outcome": np.array([pickle.dumps(item) for item in outcomes], dtype=object)}
