@@ -1,17 +1,24 @@
 """The local engine in forked worker processes (process_engine.py): one process's outputs, byte for byte, and its
 error rules. Linux only (elsewhere the job runs in one process and these tests are skipped)."""
 import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from imageprivacy.errors import ConfigurationError, WorkerError
+from imageprivacy.protections.checkpoint import load_protection
 from imageprivacy.protections.unlearnable.output_manifest import MANIFEST_NAME
 from imageprivacy.protections.unlearnable.process_engine import default_processes, shard_size
 from imageprivacy.protections.unlearnable.protect_folder import protect_path
-from unlearnable.protect_doubles import AddNoise, file_hashes, random_pixels, save_image, untrained_generator
+from imageprivacy.protections.unlearnable.protection_identity import file_sha256
+from unlearnable.protect_doubles import (AddNoise, file_hashes, random_pixels, save_image, saved_generator,
+                                         untrained_generator)
 from unlearnable.test_protect_property import GOOD, _write
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
@@ -105,3 +112,66 @@ def test_workers_need_a_cpu_protection_and_one_file_runs_here(tmp_path):
 
 def test_shards_keep_every_worker_busy_to_the_end():
     assert shard_size(8, 2) == 1 and shard_size(2000, 2) == 125 and shard_size(10 ** 6, 2) == 128
+
+
+RUN_COMMITTING_OFTEN = """
+import sys
+import imageprivacy.protections.unlearnable.output_writer as writer
+writer.COMMIT_SECONDS = 0.0          # commit after every outcome, so a stop lands between commits
+from imageprivacy.cli import main
+sys.exit(main(["protect", "--batch-size", "2", "--workers", "2", "--generator", *sys.argv[1:]]))
+"""
+
+
+def _started_writing(child, out):
+    """Wait until the job has committed its first outputs (or ended)."""
+    started = time.monotonic()
+    while child.poll() is None and not any(out.glob("*.png")) and time.monotonic() - started < 60:
+        time.sleep(0.01)
+
+
+def _processes_naming(text):
+    """PIDs of the processes whose command line holds `text` (a forked worker keeps its parent's)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass                      # it ended meanwhile
+    return found
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """400 small images, a saved generator and one uninterrupted run's outputs."""
+    root = tmp_path_factory.mktemp("many")
+    for index in range(400):
+        save_image(root / "in" / f"{index:03d}.png", random_pixels(8, 8))
+    generator = saved_generator(root / "g.safetensors")
+    protect_path(load_protection(generator), root / "in", root / "clean", batch_size=2, processes=1,
+                 checkpoint_sha256=file_sha256(generator))
+    return root / "in", generator, _relative(file_hashes(root / "clean"), root / "clean")
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill -9"])
+def test_a_stopped_job_leaves_no_worker_and_a_rerun_ends_with_the_same_files(many, tmp_path, stop):
+    source, generator, clean = many
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-c", RUN_COMMITTING_OFTEN, str(generator), str(source), str(out)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _started_writing(child, out)
+    if stop == "ctrl-c":
+        os.killpg(child.pid, signal.SIGINT)            # what a terminal sends to the whole group
+        assert child.wait(timeout=60) in (130, 0), child.stderr.read()[-2000:]   # 0: it had finished
+    else:
+        child.kill()                                   # the job's process alone
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_naming(str(out)), "a worker outlived its job"
+    again = protect_path(load_protection(generator), source, out, batch_size=2, processes=2,
+                         checkpoint_sha256=file_sha256(generator))
+    assert again.written + again.resumed == 400 and again.resumed > 0
+    assert _relative(file_hashes(out), out) == clean          # the manifest included; no temporary file left

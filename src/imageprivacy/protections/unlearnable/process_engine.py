@@ -23,10 +23,13 @@ leave the GIL, 0.09-0.11 s either way (benchmarks/results/protect_files_processe
 - A worker's error (OUTPUT cannot be written) comes back after the outcomes it finished; no new shard
   starts, the shards in flight finish and are taken, then the error goes on; so does Ctrl+C, which
   the workers leave to this process. A worker that dies
-  (killed, out of memory) stops the job with a WorkerError; a re-run resumes.
+  (killed, out of memory) stops the job with a WorkerError; a re-run resumes. Workers die with the
+  job's process, even when it is killed with kill -9 (_die_with).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import signal
@@ -45,6 +48,7 @@ from imageprivacy.protections.unlearnable.folder_job import FolderJob
 SHARDS_PER_WORKER = 8     # shards per worker over the job: the last ones end close together
 MAX_SHARD_FILES = 128     # inputs per shard at most: the progress bar moves, little work is lost on a kill
 _INHERITED: dict = {}     # a forked worker's protection and settings (_start_worker)
+PR_SET_PDEATHSIG = 1      # linux/prctl.h
 
 
 def can_fork(protection: Protection) -> bool:
@@ -69,7 +73,18 @@ def shard_size(inputs: int, processes: int) -> int:
     return max(1, min(MAX_SHARD_FILES, -(-inputs // (processes * SHARDS_PER_WORKER))))
 
 
-def _start_worker(protection: Protection, settings: ShardSettings) -> None:
+def _die_with(owner: int) -> None:
+    """This worker is killed when the job's process dies (Linux's PR_SET_PDEATHSIG), even by kill -9: an
+    orphan would go on writing temporary files into OUTPUT while a re-run clears them."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:
+        ctypes.CDLL(libc_name).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != owner:          # it died before the line above ran
+        os._exit(1)
+
+
+def _start_worker(protection: Protection, settings: ShardSettings, owner: int) -> None:
+    _die_with(owner)
     torch.set_num_threads(1)       # one core each: more threads per worker would fight the others for it
     # Ctrl+C is this process's to handle: it stops new shards and lets the ones in flight finish and be taken.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -89,7 +104,7 @@ def run_in_processes(job: FolderJob, protection: Protection, settings: ShardSett
     in_flight: deque[Future] = deque()
     error: BaseException | None = None
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start_worker, initargs=(protection, settings)) as pool:
+                             initializer=_start_worker, initargs=(protection, settings, os.getpid())) as pool:
         try:
             while True:
                 while error is None and len(in_flight) < 2 * processes and (shard := next(shards, None)):
