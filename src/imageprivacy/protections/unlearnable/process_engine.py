@@ -22,9 +22,9 @@ leave the GIL, 0.09-0.11 s either way (benchmarks/results/protect_files_processe
   pipeline bounds (file_pipeline.py) times the workers, and outcomes reach the manifest in input order.
 - A worker's error (OUTPUT cannot be written) comes back after the outcomes it finished; no new shard
   starts, the shards in flight finish and are taken, then the error goes on; so does Ctrl+C, which
-  the workers leave to this process. A worker that dies
-  (killed, out of memory) stops the job with a WorkerError; a re-run resumes. Workers die with the
-  job's process, even when it is killed with kill -9 (_die_with).
+  the workers leave to this process. A worker that dies (killed, out of memory) stops the job with a
+  WorkerError; a re-run resumes. Workers die with the job's process, even when it is killed with
+  kill -9 (_die_with).
 """
 from __future__ import annotations
 
