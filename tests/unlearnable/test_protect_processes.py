@@ -19,7 +19,7 @@ from imageprivacy.protections.unlearnable.protect_folder import protect_path
 from imageprivacy.protections.unlearnable.protection_identity import file_sha256
 from unlearnable.protect_doubles import (AddNoise, file_hashes, random_pixels, save_image, saved_generator,
                                          untrained_generator)
-from unlearnable.test_protect_property import GOOD, _write
+from unlearnable.test_protect_property import GOOD, write_every_kind
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
 
@@ -32,14 +32,7 @@ def _relative(hashes, root):
 def mixed(tmp_path_factory):
     """Every kind of file protect takes, in two class folders, and a corrupt one."""
     root = tmp_path_factory.mktemp("mixed") / "in"
-    rng = np.random.default_rng(3)
-    for index in range(3 * len(GOOD)):
-        kind = GOOD[index % len(GOOD)]
-        suffix = {"jpg": ".jpg", "jfif": ".jfif", "bmp": ".bmp", "gif": ".gif", "gif-anim": ".gif",
-                  "tif-pages": ".tif", "webp": ".webp"}.get(kind, ".png")
-        path = root / f"k{index % 2}" / f"{index:03d}-{kind}{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, kind, rng)
+    write_every_kind(root, 3 * len(GOOD), 2, np.random.default_rng(3))
     (root / "k0" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     return root
 

@@ -55,6 +55,15 @@ def _name(rng, taken):
             return name
 
 
+def write_every_kind(root, count, folders, rng):
+    """`count` files cycling through every GOOD kind, in class folders k0 .. k<folders-1>, under `root`."""
+    for index in range(count):
+        kind = GOOD[index % len(GOOD)]
+        path = root / f"k{index % folders}" / f"{index:04d}-{kind}{SUFFIX.get(kind, '.png')}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(path, kind, rng)
+
+
 def _write(path, kind, rng):
     h, w = int(rng.integers(1, 24)), int(rng.integers(1, 24))
     rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)

@@ -17,7 +17,7 @@ import pytest
 
 from imageprivacy.protections.unlearnable.output_manifest import MANIFEST_NAME
 from unlearnable.protect_doubles import saved_generator
-from unlearnable.test_protect_property import GOOD, _write
+from unlearnable.test_protect_property import write_every_kind
 
 pytest.importorskip("ray", reason="the optional extra imageprivacy[ray] is not installed")
 pytestmark = pytest.mark.ray
@@ -40,14 +40,7 @@ def _summary_lines(printed, output):
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray") / "in"
-    rng = np.random.default_rng(7)
-    for index in range(IMAGES):
-        kind = GOOD[index % len(GOOD)]
-        suffix = {"jpg": ".jpg", "jfif": ".jfif", "bmp": ".bmp", "gif": ".gif", "gif-anim": ".gif",
-                  "tif-pages": ".tif", "webp": ".webp"}.get(kind, ".png")
-        path = root / f"k{index % 5}" / f"{index:04d}-{kind}{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, kind, rng)
+    write_every_kind(root, IMAGES, 5, np.random.default_rng(7))
     (root / CORRUPT).parent.mkdir()
     (root / CORRUPT).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     return root, saved_generator(root.parent / "g.safetensors")

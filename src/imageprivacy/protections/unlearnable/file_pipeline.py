@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import threading
 import time
@@ -60,13 +61,19 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _large_buffers_back_to_the_system() -> None:
-    """mallopt(M_MMAP_THRESHOLD) where the C library is glibc (module docstring); elsewhere nothing."""
+@functools.cache
+def c_library() -> ctypes.CDLL | None:
+    """This process's C library, found once (find_library runs ldconfig), or None where it is not found."""
     libc_name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(libc_name) if libc_name else None
+        return ctypes.CDLL(libc_name) if libc_name else None
     except OSError:
-        libc = None
+        return None
+
+
+def _large_buffers_back_to_the_system() -> None:
+    """mallopt(M_MMAP_THRESHOLD) where the C library is glibc (module docstring); elsewhere nothing."""
+    libc = c_library()
     if libc is not None and hasattr(libc, "mallopt"):
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)

@@ -28,8 +28,6 @@ leave the GIL, 0.09-0.11 s either way (benchmarks/results/protect_files_processe
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import signal
@@ -42,6 +40,7 @@ import torch
 
 from imageprivacy.errors import ConfigurationError, WorkerError
 from imageprivacy.protections.base import Protection
+from imageprivacy.protections.unlearnable.file_pipeline import c_library
 from imageprivacy.protections.unlearnable.file_shard import ShardSettings, protect_rows
 from imageprivacy.protections.unlearnable.folder_job import FolderJob
 
@@ -76,9 +75,9 @@ def shard_size(inputs: int, processes: int) -> int:
 def _die_with(owner: int) -> None:
     """This worker is killed when the job's process dies (Linux's PR_SET_PDEATHSIG), even by kill -9: an
     orphan would go on writing temporary files into OUTPUT while a re-run clears them."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        ctypes.CDLL(libc_name).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc = c_library()
+    if libc is not None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != owner:          # it died before the line above ran
         os._exit(1)
 
