@@ -9,6 +9,11 @@ lot in this, and a protector can measure it on its own images before any trainin
 `pattern_draws` candidate sets and keeps the one whose template match on the images it will protect is
 the lowest. The candidates are judged as `protect` writes them (eval mode: signs at full budget, tiled,
 mirrored when the config says so).
+
+Each candidate gives every class its own sign code (`distinct_codes`): with coarse patterns (2x2 blocks
+of 14 pixels, 16 codes) ten random codes almost always repeat one, and two classes with one code are
+one class to a victim. Where the codes allow it, no class's code is another's mirror image either, so a
+victim's horizontal flip never turns one class's noise into another's.
 """
 from __future__ import annotations
 
@@ -53,7 +58,8 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
     shape, device = generator.patterns.shape, generator.patterns.device
     best, best_match, matches = None, float("inf"), []
     for _ in range(draws):
-        candidate = (generator.cfg.pattern_init * torch.randn(shape, generator=gen)).to(device)
+        candidate = distinct_codes(generator.cfg.pattern_init * torch.randn(shape, generator=gen), gen,
+                                   generator.cfg.mirror_patterns).to(device)
         generator.patterns.copy_(candidate)
         matches.append(_match_of_centred(generator, centred, labels))
         if matches[-1] < best_match:
@@ -61,3 +67,50 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
     generator.patterns.copy_(best)
     return {"draws": draws, "template_match": best_match, "first_draw_match": matches[0],
             "median_match": float(torch.tensor(matches).median())}
+
+
+MAX_REDRAWS = 1_000
+
+
+def distinct_codes(logits: torch.Tensor, gen: torch.Generator, mirrored: bool) -> torch.Tensor:
+    """(K, C, n, n) pattern logits whose sign codes differ between classes, redrawing a class that repeats one.
+
+    Unless the patterns are mirror-symmetric themselves, a class's code may not be another's mirror image
+    either, as long as the codes leave room for that (a code and its mirror are one orbit; K orbits needed).
+    Where even distinct codes are too few (2^(C n n) < K), the draw is kept as it is.
+    """
+    logits = logits.clone()
+    k, cells = logits.shape[0], logits[0].numel()
+    codes = 2 ** min(cells, 62)
+    if mirrored:          # pattern_tiles averages a cell with its mirror: half the cells are free
+        codes = 2 ** min(logits.shape[1] * logits.shape[2] * -(-logits.shape[3] // 2), 62)
+    if codes < k:
+        return logits
+    avoid_mirrors = not mirrored and _orbits(logits.shape[1:]) >= k
+    taken: set[bytes] = set()
+    for c in range(k):
+        for _ in range(MAX_REDRAWS):
+            code = _code(logits[c], mirrored)
+            mirror = _code(logits[c].flip(-1), mirrored)
+            if code not in taken and not (avoid_mirrors and mirror in taken):
+                break
+            logits[c] = logits[c].abs().mul(torch.randint(0, 2, logits[c].shape, generator=gen) * 2 - 1)
+        taken.add(code)
+        if avoid_mirrors:
+            taken.add(mirror)
+    return logits
+
+
+def _code(logits: torch.Tensor, mirrored: bool) -> bytes:
+    if mirrored:
+        logits = logits + logits.flip(-1)
+    return (logits >= 0).to(torch.uint8).numpy().tobytes()
+
+
+def _orbits(shape: torch.Size) -> int:
+    """How many sign codes of this shape there are, counting a code and its left-right mirror as one (Burnside)."""
+    c, h, w = shape
+    cells, symmetric = c * h * w, c * h * -(-w // 2)
+    if cells > 62:
+        return 2 ** 62
+    return (2 ** cells + 2 ** symmetric) // 2

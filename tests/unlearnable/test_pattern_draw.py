@@ -1,0 +1,49 @@
+"""The pattern draw gives every class a code of its own (protections/unlearnable/pattern_draw.py)."""
+import torch
+
+from imageprivacy.protections.unlearnable import ConfounderGAN
+from imageprivacy.protections.unlearnable.pattern_draw import distinct_codes
+
+EPS = 16 / 255
+
+
+def sign_codes(logits: torch.Tensor) -> list[tuple]:
+    return [tuple((x >= 0).flatten().tolist()) for x in logits]
+
+
+def test_coarse_draws_repeat_codes_and_distinct_codes_fixes_them():
+    gen = torch.Generator().manual_seed(0)
+    raw_repeats = 0
+    for _ in range(50):
+        raw = 3 * torch.randn(10, 1, 2, 2, generator=gen)
+        raw_repeats += len(set(sign_codes(raw))) < 10
+        drawn = distinct_codes(raw, gen, mirrored=False)
+        codes = sign_codes(drawn)
+        assert len(set(codes)) == 10
+        # 16 codes make 10 orbits under a left-right flip: each class has its own, so a flipped image
+        # never carries another class's code.
+        mirrors = sign_codes(drawn.flip(-1))
+        assert all(mirrors[i] == codes[i] or mirrors[i] not in codes for i in range(10))
+        assert torch.equal(drawn.abs(), raw.abs())          # only signs are redrawn
+    assert raw_repeats >= 45                                 # why it is needed: ten of sixteen almost always repeat
+
+
+def test_fine_draws_are_kept_as_drawn():
+    gen = torch.Generator().manual_seed(1)
+    raw = 3 * torch.randn(10, 1, 8, 8, generator=gen)
+    assert torch.equal(distinct_codes(raw, gen, mirrored=True), raw)
+    assert torch.equal(distinct_codes(raw, gen, mirrored=False), raw)
+
+
+def test_too_few_codes_keep_the_draw():
+    gen = torch.Generator().manual_seed(2)
+    raw = 3 * torch.randn(10, 1, 1, 2, generator=gen)      # 4 codes for 10 classes
+    assert torch.equal(distinct_codes(raw, gen, mirrored=False), raw)
+
+
+def test_a_coarse_generator_protects_each_class_with_its_own_code(tiny_set):
+    gan = ConfounderGAN(epochs=0, f_epochs=1, f_arch="small-cnn", f_width=4, width=4, epsilon=EPS,
+                        selector_epochs=0, cell_size=8, pattern_cells=2, mirror_patterns=False).fit(tiny_set)
+    gan.generator.eval()
+    tiles = gan.generator.pattern_tiles()
+    assert len({t.flatten().tolist().__repr__() for t in tiles}) == tiny_set.num_classes
