@@ -58,6 +58,6 @@ if __name__ == "__main__":
                 start = time.time()
                 recipe = victim_recipe(name, epochs=epochs, width=16 if name == "paper" else None)
                 res = train_victim(train.with_images(images), test, recipe, seed=seed)
-                print(json.dumps({"train_size": n, "epochs": epochs, "shape": shape, "seed": seed, "recipe": name, "final": res["final_test_acc"],
-                                  "best": res["best_test_acc"], "train_fit": res["train_fit_acc"],
-                                  "curve": res["test_acc"], "s": round(time.time() - start)}), flush=True)
+                print(json.dumps({"train_size": n, "epochs": epochs, "shape": shape, "seed": seed, "recipe": name,
+                                  "final": res["final_test_acc"], "best": res["best_test_acc"],
+                                  "train_fit": res["train_fit_acc"], "curve": res["test_acc"], "s": round(time.time() - start)}), flush=True)
