@@ -60,4 +60,5 @@ if __name__ == "__main__":
                 res = train_victim(train.with_images(images), test, recipe, seed=seed)
                 print(json.dumps({"train_size": n, "epochs": epochs, "shape": shape, "seed": seed, "recipe": name,
                                   "final": res["final_test_acc"], "best": res["best_test_acc"],
-                                  "train_fit": res["train_fit_acc"], "curve": res["test_acc"], "s": round(time.time() - start)}), flush=True)
+                                  "train_fit": res["train_fit_acc"], "curve": res["test_acc"],
+                                  "s": round(time.time() - start)}), flush=True)
