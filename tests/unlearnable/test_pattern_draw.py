@@ -46,4 +46,4 @@ def test_a_coarse_generator_protects_each_class_with_its_own_code(tiny_set):
                         selector_epochs=0, cell_size=8, pattern_cells=2, mirror_patterns=False).fit(tiny_set)
     gan.generator.eval()
     tiles = gan.generator.pattern_tiles()
-    assert len({t.flatten().tolist().__repr__() for t in tiles}) == tiny_set.num_classes
+    assert len({tuple(t.flatten().tolist()) for t in tiles}) == tiny_set.num_classes

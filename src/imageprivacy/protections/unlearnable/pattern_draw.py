@@ -77,14 +77,11 @@ def distinct_codes(logits: torch.Tensor, gen: torch.Generator, mirrored: bool) -
 
     Unless the patterns are mirror-symmetric themselves, a class's code may not be another's mirror image
     either, as long as the codes leave room for that (a code and its mirror are one orbit; K orbits needed).
-    Where even distinct codes are too few (2^(C n n) < K), the draw is kept as it is.
+    Where even distinct codes are too few (2^free cells < K), the draw is kept as it is.
     """
     logits = logits.clone()
-    k, cells = logits.shape[0], logits[0].numel()
-    codes = 2 ** min(cells, 62)
-    if mirrored:          # pattern_tiles averages a cell with its mirror: half the cells are free
-        codes = 2 ** min(logits.shape[1] * logits.shape[2] * -(-logits.shape[3] // 2), 62)
-    if codes < k:
+    k = logits.shape[0]
+    if 2 ** _free_cells(logits.shape[1:], mirrored) < k:
         return logits
     avoid_mirrors = not mirrored and _orbits(logits.shape[1:]) >= k
     taken: set[bytes] = set()
@@ -102,15 +99,18 @@ def distinct_codes(logits: torch.Tensor, gen: torch.Generator, mirrored: bool) -
 
 
 def _code(logits: torch.Tensor, mirrored: bool) -> bytes:
+    """The signs protect writes (nets/generator.py, pattern_tiles: tanh, then the sign at full budget)."""
     if mirrored:
         logits = logits + logits.flip(-1)
     return (logits >= 0).to(torch.uint8).numpy().tobytes()
 
 
+def _free_cells(shape: torch.Size, mirrored: bool) -> int:
+    """Cells of a (C, h, w) pattern that choose its code: mirrored patterns average a cell with its mirror."""
+    c, h, w = shape
+    return c * h * (-(-w // 2) if mirrored else w)
+
+
 def _orbits(shape: torch.Size) -> int:
     """How many sign codes of this shape there are, counting a code and its left-right mirror as one (Burnside)."""
-    c, h, w = shape
-    cells, symmetric = c * h * w, c * h * -(-w // 2)
-    if cells > 62:
-        return 2 ** 62
-    return (2 ** cells + 2 ** symmetric) // 2
+    return (2 ** _free_cells(shape, False) + 2 ** _free_cells(shape, True)) // 2
