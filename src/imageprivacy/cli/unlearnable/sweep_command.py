@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("--recipes", default="paper,small-cnn,linear")
     p.add_argument("--victim-epochs", type=int, default=5)
     p.add_argument("--victim-width", type=int, default=16)
-    p.add_argument("--generator-epochs", type=int, default=5)
+    p.add_argument("--generator-epochs", type=int, default=None,
+                   help="GAN epochs of ConfounderGAN; default: train-generator's")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)

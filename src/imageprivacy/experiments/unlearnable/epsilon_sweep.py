@@ -29,15 +29,16 @@ class SweepConfig:
     recipes: tuple[str, ...] = ("paper", "small-cnn", "linear")
     victim_epochs: int = 5
     victim_width: int | None = 16
-    generator_epochs: int = 5        # the 10k exploration: 3 epochs do not protect, 5 begin to
-    f_epochs: int = 1
+    generator_epochs: int | None = None   # None: train-generator's default (ConfounderGANConfig), as every command
+    f_epochs: int | None = None
     device: str = "cpu"
     seed: int = 0
 
 
 def _options(name: str, cfg: SweepConfig) -> dict:
     if name == "confoundergan":
-        return {"epochs": cfg.generator_epochs, "f_epochs": cfg.f_epochs}
+        chosen = {"epochs": cfg.generator_epochs, "f_epochs": cfg.f_epochs}
+        return {k: v for k, v in chosen.items() if v is not None}
     return {}
 
 

@@ -35,7 +35,7 @@ class SuiteConfig:
     victim_width: int | None = 16           # None = standard widths (GPU scale)
     attacker_size: int = 1_000              # the adaptive trainer's own clean images, never in `train`
     options: dict = field(default_factory=lambda: {
-        "confoundergan": {"epochs": 5, "f_epochs": 1},
+        "confoundergan": {},                 # train-generator's defaults: the configuration users get
         "emn": {"surrogate_width": 16, "max_rounds": 10},
         "emn-classwise": {"surrogate_width": 16, "max_rounds": 10}})
     device: str = "cpu"
