@@ -4,7 +4,8 @@ import torch
 
 from imageprivacy.attacks.obfuscator.msssim_reconstruction import train_msssim_reconstructor
 from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS, build_feature_reconstructor
-from imageprivacy.errors import CheckpointError, InputRangeError, InputShapeError, NonFiniteLossError
+from imageprivacy.errors import (CheckpointError, ConfigurationError, InputRangeError, InputShapeError,
+                                 NonFiniteLossError)
 from imageprivacy.metrics.multiscale_ssim import MSSSIMParams, image_similarity, per_image_msssim
 from imageprivacy.nets.obfuscator_nets import FeatureClassifier, MirrorReconstructor, ObfuscatorArch
 from imageprivacy.obfuscator import Obfuscator
@@ -33,6 +34,27 @@ def test_module_shapes_follow_table_1_and_2(arch):
     if arch.depth == 3:
         classifier_convs = [m for m in FeatureClassifier(arch, 2).modules() if isinstance(m, torch.nn.Conv2d)]
         assert len(convs) == 4 and len(classifier_convs) == 9
+
+
+def test_bottleneck_narrows_the_released_features_and_every_module_follows(tmp_path):
+    arch = ObfuscatorArch(channels=1, image_size=(16, 16), width=4, depth=1, hidden=16, bottleneck=2)
+    x = torch.rand(3, 1, 16, 16)
+    obfuscator = Obfuscator(arch).eval()
+    features = obfuscator(x)
+    assert features.shape == (3, 2, 4, 4) == (3, *arch.feature_shape())
+    assert FeatureClassifier(arch, 4)(features).shape == (3, 4)
+    for name in RECONSTRUCTORS:
+        assert build_feature_reconstructor(name, arch).eval()(features).shape == x.shape, name
+    convs = [m for m in obfuscator.modules() if isinstance(m, torch.nn.Conv2d)]
+    deconvs = [m for m in MirrorReconstructor(arch).modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(d.out_channels, d.in_channels) for d in deconvs[::-1]]
+    obfuscator.save(tmp_path)
+    loaded = Obfuscator.load(tmp_path)
+    assert loaded.arch.bottleneck == 2 and torch.equal(loaded(x), features)
+    old = {k: v for k, v in arch.to_dict().items() if k != "bottleneck"}      # a file from before the field
+    assert ObfuscatorArch.from_dict(old).bottleneck == 0
+    with pytest.raises(ConfigurationError, match="bottleneck"):
+        ObfuscatorArch(bottleneck=-1)
 
 
 def test_obfuscator_load_round_trip_and_input_checks(tmp_path):

@@ -7,7 +7,10 @@ VGG16-BN split after its second block (paper section 3.2):
 - adversary reconstructor AR: O mirrored layer by layer (Upsample, deconv3-128, deconv3-64,
   Upsample, deconv3-64, deconv3-3), ending in a sigmoid so images lie in [0, 1].
 `width` scales every channel count (64 = the paper), `depth` caps the convs per block (VGG16 has
-2, 2, 3, 3, 3), `hidden` is the FC width (4096 in the paper).
+2, 2, 3, 3, 3), `hidden` is the FC width (4096 in the paper). `bottleneck` > 0 (not in the paper; a lever
+of issue 16) ends O with a 1x1 conv to that many channels, so the released features hold fewer numbers
+and, with the noise of feature_noise.py, less of anything the task does not need; AR then starts with the
+mirrored 1x1 deconv.
 
 Where the paper is silent (our choices): conv - BN - ReLU everywhere (VGG16-BN, as the authors'
 code); no dropout in the FC layers (the adversarial game is noisy enough); logits out (the
@@ -36,11 +39,14 @@ class ObfuscatorArch:
     width: int = 64
     depth: int = 3
     hidden: int = 4096
+    bottleneck: int = 0             # channels of O's output after a 1x1 conv; 0 = none (the paper's O)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(int(s) for s in self.image_size))
         if min(self.channels, self.width, self.depth, self.hidden) < 1 or min(self.image_size) < 4:
             raise ConfigurationError(f"channels, width, depth, hidden must be >= 1 and images at least 4x4: {self}")
+        if self.bottleneck < 0:
+            raise ConfigurationError(f"bottleneck must be >= 1 channels, or 0 for none; got {self.bottleneck}")
 
     def convs(self, block: int) -> int:
         return min(VGG16_CONVS[block], self.depth)
@@ -58,18 +64,19 @@ class ObfuscatorArch:
 
     def feature_shape(self) -> tuple[int, int, int]:
         h, w = self.pre_pool_sizes()[-1]
-        return self.block_channels(OBFUSCATOR_BLOCKS - 1), h // 2, w // 2
+        return self.bottleneck or self.block_channels(OBFUSCATOR_BLOCKS - 1), h // 2, w // 2
 
     def to_dict(self) -> dict:
         return {**asdict(self), "image_size": list(self.image_size)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ObfuscatorArch":
+        # Files written before `bottleneck` existed lack it and get 0: the O they were trained with.
         return cls(**{**values, "image_size": tuple(values["image_size"])})
 
 
-def _conv(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def _conv(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
 class ObfuscatorFront(nn.Module):
@@ -83,6 +90,8 @@ class ObfuscatorFront(nn.Module):
                 layers += _conv(cin, arch.block_channels(block))
                 cin = arch.block_channels(block)
             layers.append(nn.MaxPool2d(2))
+        if arch.bottleneck:
+            layers += _conv(cin, arch.bottleneck, kernel=1)
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,6 +135,10 @@ class MirrorReconstructor(nn.Module):
         pairs = list(zip(channels[:-1], channels[1:]))        # O's convs, in order
         per_block = [arch.convs(b) for b in range(OBFUSCATOR_BLOCKS)]
         sizes = arch.pre_pool_sizes()
+        if arch.bottleneck:                                     # mirrors O's 1x1 bottleneck conv
+            last_block = arch.block_channels(OBFUSCATOR_BLOCKS - 1)
+            layers += [nn.ConvTranspose2d(arch.bottleneck, last_block, 1, bias=False),
+                       nn.BatchNorm2d(last_block), nn.ReLU(inplace=True)]
         for block in reversed(range(OBFUSCATOR_BLOCKS)):
             layers.append(nn.Upsample(size=sizes[block], mode="nearest"))
             start = sum(per_block[:block])
