@@ -57,6 +57,27 @@ def test_bottleneck_narrows_the_released_features_and_every_module_follows(tmp_p
         ObfuscatorArch(bottleneck=-1)
 
 
+@pytest.mark.parametrize("bottleneck", [0, 2])
+def test_code_releases_a_few_numbers_that_every_decoder_maps_back(tmp_path, bottleneck):
+    arch = ObfuscatorArch(channels=1, image_size=(16, 16), width=4, depth=1, hidden=16, bottleneck=bottleneck, code=3)
+    x = torch.rand(5, 1, 16, 16)
+    obfuscator = Obfuscator(arch).eval()
+    features = obfuscator(x)
+    assert features.shape == (5, 3, 1, 1) == (5, *arch.feature_shape())
+    assert arch.map_shape() == (bottleneck or 8, 4, 4)
+    assert FeatureClassifier(arch, 4)(features).shape == (5, 4)
+    for name in RECONSTRUCTORS:
+        decoder = build_feature_reconstructor(name, arch)
+        decoder.train()(features)                       # BatchNorm1d needs a batch in training
+        assert decoder.eval()(features).shape == x.shape, name
+    obfuscator.save(tmp_path)
+    loaded = Obfuscator.load(tmp_path)
+    assert loaded.arch.code == 3 and torch.equal(loaded(x), features)
+    assert ObfuscatorArch.from_dict({k: v for k, v in arch.to_dict().items() if k != "code"}).code == 0
+    with pytest.raises(ConfigurationError, match="code"):
+        ObfuscatorArch(code=-1)
+
+
 def test_obfuscator_load_round_trip_and_input_checks(tmp_path):
     obfuscator = Obfuscator(TINY, {"task": "0,1/2,3"})
     torch.nn.init.normal_(obfuscator.front.layers[0].weight)

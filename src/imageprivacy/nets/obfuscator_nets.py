@@ -10,7 +10,10 @@ VGG16-BN split after its second block (paper section 3.2):
 2, 2, 3, 3, 3), `hidden` is the FC width (4096 in the paper). `bottleneck` > 0 (not in the paper; a lever
 of issue 16) ends O with a 1x1 conv to that many channels, so the released features hold fewer numbers
 and, with the noise of feature_noise.py, less of anything the task does not need; AR then starts with the
-mirrored 1x1 deconv.
+mirrored 1x1 deconv. `code` > 0 (not in the paper either) ends O with a linear layer to that many numbers,
+released as (code, 1, 1): a few numbers, each drowned by the same noise, carry little beyond the task's few
+bits (an information bottleneck). Every decoder then starts by mapping the code back to O's last feature map
+(`CodeToMap`), so a fresh reconstructor is not starved of spatial layout by our own construction.
 
 Where the paper is silent (our choices): conv - BN - ReLU everywhere (VGG16-BN, as the authors'
 code); no dropout in the FC layers (the adversarial game is noisy enough); logits out (the
@@ -40,13 +43,15 @@ class ObfuscatorArch:
     depth: int = 3
     hidden: int = 4096
     bottleneck: int = 0             # channels of O's output after a 1x1 conv; 0 = none (the paper's O)
+    code: int = 0                   # numbers O releases after a final linear layer; 0 = a feature map (the paper)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(int(s) for s in self.image_size))
         if min(self.channels, self.width, self.depth, self.hidden) < 1 or min(self.image_size) < 4:
             raise ConfigurationError(f"channels, width, depth, hidden must be >= 1 and images at least 4x4: {self}")
-        if self.bottleneck < 0:
-            raise ConfigurationError(f"bottleneck must be >= 1 channels, or 0 for none; got {self.bottleneck}")
+        if self.bottleneck < 0 or self.code < 0:
+            raise ConfigurationError(f"bottleneck and code must be >= 1, or 0 for none; got {self.bottleneck}, "
+                                     f"{self.code}")
 
     def convs(self, block: int) -> int:
         return min(VGG16_CONVS[block], self.depth)
@@ -62,21 +67,54 @@ class ObfuscatorArch:
             h, w = h // 2, w // 2
         return sizes
 
-    def feature_shape(self) -> tuple[int, int, int]:
+    def map_shape(self) -> tuple[int, int, int]:
+        """O's last feature map: what it releases without a code, what a code is computed from."""
         h, w = self.pre_pool_sizes()[-1]
         return self.bottleneck or self.block_channels(OBFUSCATOR_BLOCKS - 1), h // 2, w // 2
+
+    def feature_shape(self) -> tuple[int, int, int]:
+        return (self.code, 1, 1) if self.code else self.map_shape()
+
+    def map_channels(self) -> int:
+        """Channels a decoder's first spatial layer receives (after `CodeToMap` when there is a code)."""
+        return self.map_shape()[0]
 
     def to_dict(self) -> dict:
         return {**asdict(self), "image_size": list(self.image_size)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ObfuscatorArch":
-        # Files written before `bottleneck` existed lack it and get 0: the O they were trained with.
+        # Files written before `bottleneck` / `code` existed lack them and get 0: the O they were trained with.
         return cls(**{**values, "image_size": tuple(values["image_size"])})
 
 
 def _conv(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def _code_layers(arch: ObfuscatorArch) -> list[nn.Module]:
+    """O's map -> (code, 1, 1). No ReLU: the noise's tanh (feature_noise.py) then spans (-1, 1), not [0, 1)."""
+    c, h, w = arch.map_shape()
+    return [nn.Flatten(), nn.Linear(c * h * w, arch.code, bias=False), nn.BatchNorm1d(arch.code),
+            nn.Unflatten(1, (arch.code, 1, 1))]
+
+
+class CodeToMap(nn.Module):
+    """A decoder's first stage under a code: (code, 1, 1) -> O's last feature map shape (linear, BN, ReLU)."""
+
+    def __init__(self, arch: ObfuscatorArch):
+        super().__init__()
+        c, h, w = arch.map_shape()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(arch.code, c * h * w, bias=False),
+                                    nn.BatchNorm1d(c * h * w), nn.ReLU(inplace=True), nn.Unflatten(1, (c, h, w)))
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        return self.layers(code)
+
+
+def code_to_map(arch: ObfuscatorArch) -> list[nn.Module]:
+    """The layers every decoder starts with: `CodeToMap` when O releases a code, none otherwise."""
+    return [CodeToMap(arch)] if arch.code else []
 
 
 class ObfuscatorFront(nn.Module):
@@ -92,6 +130,8 @@ class ObfuscatorFront(nn.Module):
             layers.append(nn.MaxPool2d(2))
         if arch.bottleneck:
             layers += _conv(cin, arch.bottleneck, kernel=1)
+        if arch.code:
+            layers += _code_layers(arch)
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,6 +175,7 @@ class MirrorReconstructor(nn.Module):
         pairs = list(zip(channels[:-1], channels[1:]))        # O's convs, in order
         per_block = [arch.convs(b) for b in range(OBFUSCATOR_BLOCKS)]
         sizes = arch.pre_pool_sizes()
+        layers += code_to_map(arch)
         if arch.bottleneck:                                     # mirrors O's 1x1 bottleneck conv
             last_block = arch.block_channels(OBFUSCATOR_BLOCKS - 1)
             layers += [nn.ConvTranspose2d(arch.bottleneck, last_block, 1, bias=False),

@@ -12,7 +12,8 @@ Where the paper is silent (our choices): conv - BN - ReLU after every 3x3 conv e
 conv3-3, which feeds conv1-3 directly; the two Upsamples are nearest-neighbour to the exact sizes O
 pooled from; Table 2 lists one Upsample for ResRec but its features are 4x smaller than the image,
 so its transconv3-64 has stride 2 and is the first of the two upsamplings; its residual blocks are
-ResNet's basic block (conv-BN-ReLU-conv-BN, identity shortcut, ReLU).
+ResNet's basic block (conv-BN-ReLU-conv-BN, identity shortcut, ReLU). When O releases a code
+(ObfuscatorArch.code), each starts with nets.obfuscator_nets.CodeToMap.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imageprivacy.errors import ConfigurationError
-from imageprivacy.nets.obfuscator_nets import MirrorReconstructor, ObfuscatorArch
+from imageprivacy.nets.obfuscator_nets import MirrorReconstructor, ObfuscatorArch, code_to_map
 
 RECONSTRUCTORS = ("mirror", "urec1", "urec2", "resrec")
 
@@ -40,7 +41,7 @@ class UNetDecoder(nn.Module):
     def __init__(self, arch: ObfuscatorArch, convs: int):
         super().__init__()
         sizes = arch.pre_pool_sizes()[::-1]
-        cin, layers = arch.feature_shape()[0], []
+        cin, layers = arch.map_channels(), code_to_map(arch)
         for stage, paper in enumerate((64, 128, 256)):
             cout = _channels(arch, paper)
             for _ in range(convs):
@@ -74,7 +75,8 @@ class ResidualDecoder(nn.Module):
         sizes = arch.pre_pool_sizes()[::-1]
         c = _channels(arch, 64)
         self.first_size = tuple(sizes[0])
-        self.transconv = nn.ConvTranspose2d(arch.feature_shape()[0], c, 3, stride=2, padding=1, bias=False)
+        self.code_to_map = nn.Sequential(*code_to_map(arch))
+        self.transconv = nn.ConvTranspose2d(arch.map_channels(), c, 3, stride=2, padding=1, bias=False)
         self.stage1 = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True), BasicBlock(c), BasicBlock(c))
         self.stage2 = nn.Sequential(nn.Upsample(size=sizes[1], mode="nearest"), BasicBlock(c), BasicBlock(c))
         self.head = nn.Sequential(nn.Conv2d(c, arch.channels, 1), nn.Sigmoid())
@@ -82,6 +84,7 @@ class ResidualDecoder(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         # The stride-2 transposed conv doubles the side; an odd pre-pool side (109 for CelebA's 218)
         # lost a pixel to the pool, so it is restored by a nearest resize.
+        features = self.code_to_map(features)
         x = self.transconv(features, output_size=[2 * s for s in features.shape[2:]])
         if tuple(x.shape[2:]) != self.first_size:
             x = F.interpolate(x, size=self.first_size, mode="nearest")

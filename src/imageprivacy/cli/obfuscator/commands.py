@@ -42,6 +42,9 @@ def _add_train(verbs) -> None:
         t.add_argument(f"--{name.replace('_', '-')}", type=int, default=_default(name))
     t.add_argument("--bottleneck", type=int, default=_default("bottleneck"),
                    help="end O with a 1x1 conv to this many channels: fewer released numbers (0 = none, the paper)")
+    t.add_argument("--code", type=int, default=_default("code"),
+                   help="end O with a linear layer to this many numbers: the release is a short code, not a "
+                        "feature map (0 = none, the paper)")
     add_attacker_stopping(t, ObfuscatorExperimentConfig, "every fresh attacker", "validation score",
                           "the attacker part")
     t.add_argument("--lr", type=float, default=_default("lr"), help="Adam learning rate of Algorithm 1")
@@ -101,7 +104,7 @@ def config_from_args(args) -> ObfuscatorExperimentConfig:
         data=args.data, data_dir=args.data_dir, size=args.size, task=args.task, private=args.private,
         defender_size=args.defender_size or None, attacker_size=args.attacker_size or None,
         test_size=args.test_size or None, width=args.width, depth=args.depth, hidden=args.hidden,
-        bottleneck=args.bottleneck,
+        bottleneck=args.bottleneck, code=args.code,
         batch_size=args.batch_size, pretrain_epochs=args.pretrain_epochs, adversary_epochs=args.adversary_epochs,
         adversarial_epochs=args.adversarial_epochs, lr=args.lr, lambda_attribute=args.lambda1,
         attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, adversaries=args.adversaries,

@@ -39,6 +39,7 @@ class ObfuscatorExperimentConfig:
     depth: int = 3
     hidden: int = 4096
     bottleneck: int = 0                           # channels of O's output after a 1x1 conv; 0 = none (the paper)
+    code: int = 0                                 # O ends with a linear layer to this many numbers; 0 = none
     batch_size: int = 64
     pretrain_epochs: int = 10                     # O + C without privacy
     adversary_epochs: int = 5                     # AR and AC pretrained on the frozen O
@@ -94,7 +95,7 @@ class ObfuscatorExperimentConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known})
 
     def arch(self, channels: int, image_size: tuple[int, int]) -> ObfuscatorArch:
-        return ObfuscatorArch(channels, image_size, self.width, self.depth, self.hidden, self.bottleneck)
+        return ObfuscatorArch(channels, image_size, self.width, self.depth, self.hidden, self.bottleneck, self.code)
 
     def adversarial(self, lambda_attribute: float, lambda_reconstruction: float, noise_seed: int) -> AdversarialConfig:
         """Algorithm 1's settings for one setting of the run (main, ablation, curve point)."""
@@ -111,14 +112,14 @@ TRAINING_FIELDS = ("data", "data_dir", "size", "task", "private", "defender_size
 
 # Fields added after runs existed: keyed only when not at their default, so those runs' stages still match.
 LATER_DEFAULTS = {"attribute_loss": "negative-ce", "adversaries": 1, "reset_every": 0, "reset_warmup_steps": 100,
-                  "feature_noise": 0.0, "bottleneck": 0}
+                  "feature_noise": 0.0, "bottleneck": 0, "code": 0}
 
 
 def run_key(cfg: ObfuscatorExperimentConfig, *extra: str, **more) -> str:
     """JSON of the training fields (+ `extra` fields and `more` values): what a cached stage depends on."""
     values = cfg.to_dict()
-    # Every stage's modules are built from the architecture, so the bottleneck keys them all.
-    keyed = tuple(f for f in (*extra, "bottleneck") if f not in LATER_DEFAULTS or values[f] != LATER_DEFAULTS[f])
+    # Every stage's modules are built from the architecture, so its bottleneck and code key them all.
+    keyed = tuple(f for f in (*extra, "bottleneck", "code") if f not in LATER_DEFAULTS or values[f] != LATER_DEFAULTS[f])
     return stage_key(values, TRAINING_FIELDS, *keyed, **more)
 
 

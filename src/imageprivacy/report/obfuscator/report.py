@@ -76,7 +76,7 @@ def _header(results: dict) -> list[str]:
             f"`{results['task']['spec']}` ({len(results['task']['names'])} values), private "
             f"`{results['private']['spec']}` ({len(results['private']['names'])} values); sizes {results['sizes']}; "
             f"features {results['feature_shape']}; width {cfg['width']}, depth {cfg['depth']}, hidden {cfg['hidden']}, "
-            f"bottleneck {cfg.get('bottleneck', 0) or 'none'}; "
+            f"bottleneck {cfg.get('bottleneck', 0) or 'none'}, code {cfg.get('code', 0) or 'none'}; "
             f"epochs pretraining {cfg['pretrain_epochs']}, adversaries {cfg['adversary_epochs']}, Algorithm 1 "
             f"{cfg['adversarial_epochs']}, attackers {cfg['attack_epochs']}; AC defence term "
             f"`{cfg.get('attribute_loss', 'negative-ce')}`; adversaries {cfg.get('adversaries', 1)} (reset every "
