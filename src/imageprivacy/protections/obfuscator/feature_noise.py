@@ -3,8 +3,9 @@
     f -> tanh(f) + std * N(0, 1)          (std 0: f unchanged, the paper's obfuscator)
 
 Why bounded first: O could otherwise scale its features up until any fixed noise is negligible. tanh keeps
-each (non-negative, post-ReLU) feature in [0, 1), so the noise sets a fixed signal-to-noise ratio per feature:
-a cap on what any attacker, however trained, can read from one feature.
+each (non-negative, post-ReLU) feature in [0, 1), or each number of a code (ObfuscatorArch.code, no ReLU) in
+(-1, 1), so the noise sets a fixed signal-to-noise ratio per feature: a cap on what any attacker, however
+trained, can read from one feature.
 
 The noise is part of what is released, not a training trick: it is applied in training and evaluation mode
 alike, by the deployed `Obfuscator` too. C is trained on noisy features (Algorithm 1 keeps training it), and
