@@ -10,9 +10,9 @@ from PIL import Image
 from conftest import make_imageset, write_fashion_mnist
 from imageprivacy.cli.obfuscator import commands as obfuscator_command
 from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups
-from imageprivacy.errors import CheckpointError
+from imageprivacy.errors import CheckpointError, ConfigurationError
 from imageprivacy.experiments.obfuscator.experiment import evaluate_obfuscator_run, train_obfuscator_run
-from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, read_config
+from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, check_code_batches, read_config
 from imageprivacy.obfuscator import Obfuscator, read_features
 from imageprivacy.report.obfuscator.report import write_obfuscator_report
 from imageprivacy.report.obfuscator.targets import check_targets
@@ -175,3 +175,13 @@ def read_features_meta(run_dir, obfuscator) -> dict:
     """The metadata the deployed obfuscator's file holds (what its holder learns)."""
     from imageprivacy.nets.weights_file import read_tensors
     return read_tensors(run_dir / "obfuscator.safetensors", "deepobfuscator-obfuscator")[1]
+
+
+def test_a_code_refuses_part_sizes_that_end_in_a_batch_of_one():
+    sizes = {"defender": 129, "attacker": 100, "test": 10}
+    check_code_batches(ObfuscatorExperimentConfig(batch_size=64), sizes)          # no code: a feature map trains
+    with pytest.raises(ConfigurationError, match="--batch-size 65"):
+        check_code_batches(ObfuscatorExperimentConfig(batch_size=64, code=2), sizes)
+    with pytest.raises(ConfigurationError, match="attacker training part \\(91 images\\)"):
+        check_code_batches(ObfuscatorExperimentConfig(batch_size=10, code=2), {**sizes, "defender": 120, "attacker": 101})
+    check_code_batches(ObfuscatorExperimentConfig(batch_size=64, code=2), {**sizes, "defender": 130})

@@ -131,12 +131,26 @@ def read_config(run_dir: Path) -> ObfuscatorExperimentConfig:
     return read_run_config(run_dir, ObfuscatorExperimentConfig.from_dict, "an obfuscator", "imageprivacy obfuscator train")
 
 
+def check_code_batches(cfg: ObfuscatorExperimentConfig, sizes: dict[str, int]) -> None:
+    """Under a code, BatchNorm sees one number per image: a last batch of one image cannot train. Fail before
+    training, not after it (the attackers train on the attacker part less its held-out slice, evaluation.py)."""
+    if not cfg.code:
+        return
+    attacker = sizes["attacker"] - max(1, round(cfg.attack_val_fraction * sizes["attacker"]))
+    for part, n in (("defender", sizes["defender"]), ("attacker training", attacker)):
+        if n % cfg.batch_size == 1:
+            raise ConfigurationError(f"with --code, the {part} part ({n} images) would end in a batch of one image, "
+                                     f"which BatchNorm cannot train on; use --batch-size {cfg.batch_size + 1} or "
+                                     f"another part size")
+
+
 def load_split(cfg: ObfuscatorExperimentConfig, run_dir: Path, record: bool = False) -> TaskSplit:
     """The run's split; `record` (train) writes split.json, otherwise (evaluate) it must match it."""
     train = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir, size=cfg.size)
     test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir, size=cfg.size)
     split = split_task(train, test, cfg.task, cfg.private, (cfg.defender_size, cfg.attacker_size, cfg.test_size),
                        cfg.seed)
+    check_code_batches(cfg, split.sizes())
     summary = {"seed": cfg.seed, "digest": split.digest(), "sizes": split.sizes(),
               "sources": {role: getattr(split, role).source for role in ("defender", "attacker", "test")}}
     path = Path(run_dir) / "split.json"
