@@ -44,7 +44,7 @@ def attacker_slices(run: ObfuscatorRun) -> tuple[torch.Tensor, torch.Tensor, tor
     """(train images, train private labels, held-out images, held-out private labels) of the attacker part."""
     part = run.split.training_part("attacker")
     order = torch.randperm(len(part), generator=torch.Generator().manual_seed(run.cfg.seed + 12))
-    held = max(1, round(run.cfg.attack_val_fraction * len(part)))
+    held = run.cfg.attack_held_out(len(part))
     val, train = order[:held].sort().values, order[held:].sort().values
     return part.images[train], part.private[train], part.images[val], part.private[val]
 

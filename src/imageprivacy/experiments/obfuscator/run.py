@@ -94,6 +94,10 @@ class ObfuscatorExperimentConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known})
 
+    def attack_held_out(self, attacker_images: int) -> int:
+        """How many of the attacker part's images are held out for the fresh attackers' validation."""
+        return max(1, round(self.attack_val_fraction * attacker_images))
+
     def arch(self, channels: int, image_size: tuple[int, int]) -> ObfuscatorArch:
         return ObfuscatorArch(channels, image_size, self.width, self.depth, self.hidden, self.bottleneck, self.code)
 
@@ -136,7 +140,7 @@ def check_code_batches(cfg: ObfuscatorExperimentConfig, sizes: dict[str, int]) -
     training, not after it (the attackers train on the attacker part less its held-out slice, evaluation.py)."""
     if not cfg.code:
         return
-    attacker = sizes["attacker"] - max(1, round(cfg.attack_val_fraction * sizes["attacker"]))
+    attacker = sizes["attacker"] - cfg.attack_held_out(sizes["attacker"])
     for part, n in (("defender", sizes["defender"]), ("attacker training", attacker)):
         if n % cfg.batch_size == 1:
             raise ConfigurationError(f"with --code, the {part} part ({n} images) would end in a batch of one image, "
