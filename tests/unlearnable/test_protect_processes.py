@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from imageprivacy.errors import ConfigurationError, WorkerError
+from imageprivacy.errors import ConfigurationError, OutputError, WorkerError
 from imageprivacy.protections.checkpoint import load_protection
 from imageprivacy.protections.unlearnable.output_manifest import MANIFEST_NAME
+from imageprivacy.protections.unlearnable.output_writer import locked_output
 from imageprivacy.protections.unlearnable.process_engine import default_processes, shard_size
 from imageprivacy.protections.unlearnable.protect_folder import protect_path
 from imageprivacy.protections.unlearnable.protection_identity import file_sha256
@@ -26,6 +27,19 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wo
 
 def _relative(hashes, root):
     return {path.relative_to(root).as_posix(): digest for path, digest in hashes.items()}
+
+
+def _wait_for_output_lock(out: Path, deadline: float) -> None:
+    """Until OUTPUT's lock is free. An exiting worker drops its command line (its memory) before the kernel
+    closes its files, so for a moment no process names OUTPUT while a dying one still holds the lock."""
+    while True:
+        try:
+            with locked_output(out):
+                return
+        except OutputError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +178,7 @@ def test_a_stopped_job_leaves_no_worker_and_a_rerun_ends_with_the_same_files(man
     while _processes_naming(str(out)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes_naming(str(out)), "a worker outlived its job"
+    _wait_for_output_lock(out, deadline)
     again = protect_path(load_protection(generator), source, out, batch_size=2, processes=2,
                          checkpoint_sha256=file_sha256(generator))
     assert again.written + again.resumed == 400 and again.resumed > 0
