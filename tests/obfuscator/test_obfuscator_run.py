@@ -12,7 +12,8 @@ from imageprivacy.cli.obfuscator import commands as obfuscator_command
 from imageprivacy.data.class_groups import FASHION_MNIST_GROUPS, format_groups
 from imageprivacy.errors import CheckpointError, ConfigurationError
 from imageprivacy.experiments.obfuscator.experiment import evaluate_obfuscator_run, train_obfuscator_run
-from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, check_code_batches, read_config
+from imageprivacy.experiments.obfuscator.experiment import _side_settings
+from imageprivacy.experiments.obfuscator.run import PAPER, ObfuscatorExperimentConfig, check_code_batches, read_config
 from imageprivacy.obfuscator import Obfuscator, read_features
 from imageprivacy.report.obfuscator.report import write_obfuscator_report
 from imageprivacy.report.obfuscator.targets import check_targets
@@ -26,7 +27,8 @@ def idx_dir(tmp_path_factory):
 
 
 def tiny_config(idx_dir, **changes) -> ObfuscatorExperimentConfig:
-    values = dict(data="fashion-mnist", data_dir=str(idx_dir), task="0,1/2,3", private="class", defender_size=48,
+    # The paper's game (lambda 1, a feature map), shrunk: what most tests below exercise.
+    values = dict(PAPER, data="fashion-mnist", data_dir=str(idx_dir), task="0,1/2,3", private="class", defender_size=48,
                   attacker_size=16, test_size=None, width=4, depth=1, hidden=16, batch_size=12, pretrain_epochs=1,
                   adversary_epochs=1, adversarial_epochs=1, attack_epochs=2, attack_patience=1, lambdas=(0.5,),
                   curve_feature_noise=(0.3,),
@@ -143,6 +145,16 @@ def test_fashion_mnist_needs_no_flags():
     obfuscator_command.add_parser(parser.add_subparsers(dest="command", required=True))
     cfg = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out", "x"]))
     assert cfg == ObfuscatorExperimentConfig()
+    # The default is the measured release (docs/obfuscator.md): 2 numbers under noise, the task alone.
+    assert (cfg.code, cfg.feature_noise, cfg.lambda_attribute, cfg.attacker_size) == (2, 0.25, 0.0, None)
+    paper = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out",
+                                                                   "x", "--paper"]))
+    assert paper == ObfuscatorExperimentConfig(**PAPER) and (paper.width, paper.code, paper.lr) == (64, 0, 1e-4)
+    mixed = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out",
+                                                                   "x", "--paper", "--width", "8", "--lambda1", "0",
+                                                                   "--defender-size", "0"]))
+    assert (mixed.width, mixed.lambda_attribute, mixed.lambda_reconstruction, mixed.depth) == (8, 0.0, 1.0, 3)
+    assert mixed.defender_size is None
     assert (cfg.task, cfg.private) == (format_groups(FASHION_MNIST_GROUPS), "class")
     assert ObfuscatorExperimentConfig(data="celeba").private == "Male"
     small = parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out", "x", "--lambdas", "",
@@ -179,9 +191,36 @@ def read_features_meta(run_dir, obfuscator) -> dict:
 
 def test_a_code_refuses_part_sizes_that_end_in_a_batch_of_one():
     sizes = {"defender": 129, "attacker": 100, "test": 10}
-    check_code_batches(ObfuscatorExperimentConfig(batch_size=64), sizes)          # no code: a feature map trains
+    check_code_batches(ObfuscatorExperimentConfig(batch_size=64, code=0), sizes)  # no code: a feature map trains
     with pytest.raises(ConfigurationError, match="--batch-size 65"):
         check_code_batches(ObfuscatorExperimentConfig(batch_size=64, code=2), sizes)
     with pytest.raises(ConfigurationError, match="attacker training part \\(91 images\\)"):
         check_code_batches(ObfuscatorExperimentConfig(batch_size=10, code=2), {**sizes, "defender": 120, "attacker": 101})
     check_code_batches(ObfuscatorExperimentConfig(batch_size=64, code=2), {**sizes, "defender": 130})
+
+
+def test_a_config_written_before_a_field_existed_reads_as_it_ran():
+    old = ObfuscatorExperimentConfig(**PAPER).to_dict()
+    for later in ("code", "feature_noise", "bottleneck", "adversaries"):
+        del old[later]
+    cfg = ObfuscatorExperimentConfig.from_dict(old)
+    assert (cfg.code, cfg.feature_noise, cfg.bottleneck, cfg.adversaries) == (0, 0.0, 0, 1)
+    assert cfg == ObfuscatorExperimentConfig(**PAPER)
+    assert ObfuscatorExperimentConfig.from_dict(ObfuscatorExperimentConfig().to_dict()) == ObfuscatorExperimentConfig()
+
+
+def test_side_settings_skip_those_that_repeat_the_main_one():
+    default = ObfuscatorExperimentConfig()              # lambda 0: both ablations are the main setting itself
+    assert [s[0] for s in _side_settings(default)] == ["lambda=1"]
+    paper = ObfuscatorExperimentConfig(**{**PAPER, "lambdas": (0.1, 1.0)})
+    assert [s[0] for s in _side_settings(paper)] == ["defend_ar_only", "defend_ac_only", "lambda=0.1"]
+
+
+def test_release_only_attacks_the_main_setting_and_reuses_its_attackers(trained_run, results, tmp_path):
+    import shutil
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    released = evaluate_obfuscator_run(run, release_only=True)
+    assert set(released["settings"]) == {"deepobfuscator"} and released["release_only"]
+    assert released["settings"]["deepobfuscator"]["reconstructors"] == results["settings"]["deepobfuscator"]["reconstructors"]
+    assert (released["config"]["lambdas"], released["config"]["ablations"]) == ([], False)
+    assert "Release only" in write_obfuscator_report(run).read_text()

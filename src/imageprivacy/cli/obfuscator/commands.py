@@ -6,12 +6,23 @@ import sys
 
 from imageprivacy.attacks.obfuscator.reconstructors import RECONSTRUCTORS
 from imageprivacy.cli.arguments import add_attacker_stopping, add_common, config_default, device, float_list, progress_printer
-from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig
+from imageprivacy.experiments.obfuscator.run import PAPER, ObfuscatorExperimentConfig
 from imageprivacy.protections.obfuscator.adversarial_training import ATTRIBUTE_LOSSES
 
 
 def _default(name: str):
     return config_default(ObfuscatorExperimentConfig, name)
+
+
+# Command-line names of the config fields that --paper sets (the others are the field's name with dashes).
+PAPER_FLAGS = {"lambda_attribute": "lambda1", "lambda_reconstruction": "lambda2"}
+
+
+def _preset(name: str, text: str = "") -> dict:
+    """add_argument keywords of a field --paper sets: no default here (config_from_args resolves it)."""
+    shown = _default(name)
+    return {"default": None, "help": f"{text}{'; ' if text else ''}default {shown if shown is not None else 0}, "
+                                     f"with --paper {PAPER[name]}"}
 
 
 def _reconstructors(text: str) -> tuple[str, ...]:
@@ -36,21 +47,25 @@ def _add_train(verbs) -> None:
                                                 "(0,2,4,6/1,3/5,7,9/8) or 'class'; None: the data set's")
     t.add_argument("--private", default=None, help="attribute names (Male) or 'class'; None: the data set's")
     t.add_argument("--out", required=True, help="the run folder (re-running resumes it)")
-    for part in ("defender", "attacker", "test"):
+    t.add_argument("--paper", action="store_true",
+                   help="the paper's configuration (VGG16 split, 50k defender images, lambda 1, no code, no noise) "
+                        "instead of the default 2-number release; flags given beside it still apply")
+    t.add_argument("--defender-size", type=int, **_preset("defender_size", "0 = half the train split"))
+    for part in ("attacker", "test"):
         t.add_argument(f"--{part}-size", type=int, default=_default(f"{part}_size") or 0, help="0 = all it can get")
-    for name in ("width", "depth", "hidden", "batch_size", "pretrain_epochs", "adversary_epochs", "adversarial_epochs"):
-        t.add_argument(f"--{name.replace('_', '-')}", type=int, default=_default(name))
+    for name in ("width", "depth", "hidden", "pretrain_epochs", "adversary_epochs", "adversarial_epochs"):
+        t.add_argument(f"--{name.replace('_', '-')}", type=int, **_preset(name))
+    t.add_argument("--batch-size", type=int, default=_default("batch_size"))
     t.add_argument("--bottleneck", type=int, default=_default("bottleneck"),
                    help="end O with a 1x1 conv to this many channels: fewer released numbers (0 = none, the paper)")
-    t.add_argument("--code", type=int, default=_default("code"),
-                   help="end O with a linear layer to this many numbers: the release is a short code, not a "
-                        "feature map (0 = none, the paper)")
+    t.add_argument("--code", type=int, **_preset("code", "end O with a linear layer to this many numbers: the "
+                                                         "release is a short code, not a feature map (0 = none)"))
     add_attacker_stopping(t, ObfuscatorExperimentConfig, "every fresh attacker", "validation score",
                           "the attacker part")
-    t.add_argument("--lr", type=float, default=_default("lr"), help="Adam learning rate of Algorithm 1")
+    t.add_argument("--lr", type=float, **_preset("lr", "Adam learning rate of Algorithm 1"))
     t.add_argument("--attack-lr", type=float, default=_default("attack_lr"),
                    help="Adam learning rate of the reconstructors")
-    t.add_argument("--lambda1", type=float, default=_default("lambda_attribute"), help="weight of -L(AC)")
+    t.add_argument("--lambda1", type=float, **_preset("lambda_attribute", "weight of -L(AC)"))
     t.add_argument("--attribute-loss", choices=ATTRIBUTE_LOSSES, default=_default("attribute_loss"),
                    help="AC defence term: the paper's negative-ce (-L(AC)), conditional-prior (cross-entropy "
                         "to p(private | task), the guessing distribution) or guessing-hinge (-L(AC) clipped at the "
@@ -61,13 +76,14 @@ def _add_train(verbs) -> None:
                    help="re-initialise each adversary every this many epochs, staggered (0 = never)")
     t.add_argument("--reset-warmup-steps", type=int, default=_default("reset_warmup_steps"),
                    help="batches a re-initialised adversary trains alone on the frozen O")
-    t.add_argument("--feature-noise", type=float, default=_default("feature_noise"),
-                   help="std of the Gaussian noise at O's output, after tanh (0 = none); also applied at release")
-    t.add_argument("--curve-feature-noise", type=float_list, default=_default("curve_feature_noise"),
-                   help="noise-only baseline of the privacy-utility curve: O + C trained with these stds; '' skips")
-    t.add_argument("--lambda2", type=float, default=_default("lambda_reconstruction"), help="weight of L(AR2) - L(AR1)")
-    t.add_argument("--lambdas", type=float_list, default=_default("lambdas"), help="trade-off curve points (lambda1 = "
-                                                                               "lambda2), comma-separated; '' skips")
+    t.add_argument("--feature-noise", type=float, **_preset(
+        "feature_noise", "std of the Gaussian noise at O's output, after tanh (0 = none); also applied at release"))
+    t.add_argument("--curve-feature-noise", type=float_list, **_preset(
+        "curve_feature_noise", "noise-only baseline of the privacy-utility curve: O + C trained with these stds; "
+                               "'' skips"))
+    t.add_argument("--lambda2", type=float, **_preset("lambda_reconstruction", "weight of L(AR2) - L(AR1)"))
+    t.add_argument("--lambdas", type=float_list, **_preset("lambdas", "trade-off curve points (lambda1 = lambda2), "
+                                                                      "comma-separated; '' skips"))
     t.add_argument("--reconstructors", type=_reconstructors, default=_default("reconstructors"))
     t.add_argument("--side-reconstructors", type=_reconstructors, default=_default("side_reconstructors"),
                    help="reconstructors for the ablations and trade-off points")
@@ -88,6 +104,9 @@ def add_parser(sub) -> None:
                                           "results.json and report.md")
     e.add_argument("run_dir")
     e.add_argument("--device", type=device, default=None, help="override the run's device")
+    e.add_argument("--release-only", action="store_true",
+                   help="attack only what is released (the main setting, every reconstructor): no baselines, "
+                        "ablations or curves")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=run_evaluate)
     c = verbs.add_parser("encode", help="what a phone sends: obfuscated features of IMAGES (a folder or a file) "
@@ -99,22 +118,27 @@ def add_parser(sub) -> None:
     c.set_defaults(run=run_encode)
 
 
+def _presets(args) -> dict:
+    """The fields --paper sets: a flag given wins, then --paper, then the default."""
+    found = {}
+    for name in PAPER:
+        given = getattr(args, PAPER_FLAGS.get(name, name))
+        found[name] = given if given is not None else PAPER[name] if args.paper else _default(name)
+    found["defender_size"] = found["defender_size"] or None          # 0 on the command line: half the split
+    return found
+
+
 def config_from_args(args) -> ObfuscatorExperimentConfig:
     return ObfuscatorExperimentConfig(
         data=args.data, data_dir=args.data_dir, size=args.size, task=args.task, private=args.private,
-        defender_size=args.defender_size or None, attacker_size=args.attacker_size or None,
-        test_size=args.test_size or None, width=args.width, depth=args.depth, hidden=args.hidden,
-        bottleneck=args.bottleneck, code=args.code,
-        batch_size=args.batch_size, pretrain_epochs=args.pretrain_epochs, adversary_epochs=args.adversary_epochs,
-        adversarial_epochs=args.adversarial_epochs, lr=args.lr, lambda_attribute=args.lambda1,
-        attribute_loss=args.attribute_loss, lambda_reconstruction=args.lambda2, adversaries=args.adversaries,
-        reset_every=args.reset_every, reset_warmup_steps=args.reset_warmup_steps, feature_noise=args.feature_noise,
+        attacker_size=args.attacker_size or None, test_size=args.test_size or None, bottleneck=args.bottleneck,
+        batch_size=args.batch_size, attribute_loss=args.attribute_loss, adversaries=args.adversaries,
+        reset_every=args.reset_every, reset_warmup_steps=args.reset_warmup_steps,
         attack_epochs=args.attack_epochs, attack_patience=args.attack_patience,
         attack_val_fraction=args.attack_val_fraction, attack_lr=args.attack_lr, reconstructors=args.reconstructors,
-        side_reconstructors=args.side_reconstructors, lambdas=args.lambdas,
-        curve_feature_noise=args.curve_feature_noise,
+        side_reconstructors=args.side_reconstructors,
         ablations=not args.no_ablations, noise_baseline=not args.no_noise_baseline,
-        noise_threshold=args.noise_threshold, device=args.device, seed=args.seed)
+        noise_threshold=args.noise_threshold, device=args.device, seed=args.seed, **_presets(args))
 
 
 def run_train(args) -> int:
@@ -131,7 +155,8 @@ def run_evaluate(args) -> int:
     from imageprivacy.experiments.obfuscator.experiment import evaluate_obfuscator_run
     from imageprivacy.report.obfuscator.report import write_obfuscator_report
 
-    evaluate_obfuscator_run(args.run_dir, progress=progress_printer(args.quiet), device=args.device)
+    evaluate_obfuscator_run(args.run_dir, progress=progress_printer(args.quiet), device=args.device,
+                            release_only=args.release_only)
     print(f"report: {write_obfuscator_report(args.run_dir)}")
     return 0
 

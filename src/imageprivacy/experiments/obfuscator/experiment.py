@@ -2,6 +2,7 @@
 
     train_obfuscator_run(cfg, run_dir)      pretraining (3.5), Algorithm 1; writes the deployed O and C
     evaluate_obfuscator_run(run_dir)        the settings below, each attacked from scratch -> results.json
+                                            (release_only: the main setting alone, what `Obfuscator.load` gives)
 
 Settings: "deepobfuscator" (lambda1, lambda2 of the config); baselines "no_adversarial" (the
 pretrained O + C) and "noise" (Gaussian noise on the raw image, image_noise); ablations
@@ -80,9 +81,10 @@ def _side_settings(cfg: ObfuscatorExperimentConfig) -> list[tuple[str, str, floa
     if cfg.ablations:
         found += [("defend_ar_only", "ablation", 0.0, cfg.lambda_reconstruction),
                   ("defend_ac_only", "ablation", cfg.lambda_attribute, 0.0)]
-    found += [(f"lambda={v:g}", "curve", v, v) for v in cfg.lambdas
-              if not (v == cfg.lambda_attribute == cfg.lambda_reconstruction)]
-    return found
+    found += [(f"lambda={v:g}", "curve", v, v) for v in cfg.lambdas]
+    # A setting with the main one's lambdas is the main one (e.g. both ablations when lambda1 = lambda2 = 0).
+    main = (cfg.lambda_attribute, cfg.lambda_reconstruction)
+    return [s for s in found if s[2:] != main]
 
 
 def _about_run(run: ObfuscatorRun) -> dict:
@@ -105,11 +107,18 @@ def _about_run(run: ObfuscatorRun) -> dict:
             "content_free": refs, "reconstruction_floor": reconstruction_floor(refs)}
 
 
-def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | None = None) -> dict:
-    """Every evaluation of section 4 on a trained run; writes and returns results.json."""
+def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | None = None,
+                            release_only: bool = False) -> dict:
+    """Every evaluation of section 4 on a trained run; writes and returns results.json.
+
+    `release_only` attacks the main setting alone, with every reconstructor of the config: the attack on what
+    is released, without the baselines, ablations and curves (their attackers are cached, so a later full
+    evaluation reuses these). results.json's config then says which settings were left out."""
     progress, run_dir = progress or _quiet, Path(run_dir)
     cfg = read_config(run_dir)
     cfg = replace(cfg, device=device) if device else cfg
+    if release_only:
+        cfg = replace(cfg, ablations=False, noise_baseline=False, lambdas=(), curve_feature_noise=())
     missing = [f for f in (OBFUSCATOR_FILE, CLASSIFIER_FILE, "work/adversarial.safetensors")
                if not (run_dir / f).is_file()]
     if missing:
@@ -129,8 +138,10 @@ def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | No
     lambdas = {"lambda_attribute": cfg.lambda_attribute, "lambda_reconstruction": cfg.lambda_reconstruction}
     score(MAIN, "deepobfuscator", main.obfuscator, main.classifier, cfg.reconstructors, lambdas, main, **lambdas)
     # The pretrained AR and AC sit on the same, untouched O: the simulated attackers of this baseline.
-    score("no_adversarial", "baseline", adversaries.obfuscator, adversaries.classifier, cfg.reconstructors, {},
-          adversaries)
+    if not release_only:
+        score("no_adversarial", "baseline", adversaries.obfuscator, adversaries.classifier, cfg.reconstructors, {},
+              adversaries)
+    results["release_only"] = release_only
     if cfg.noise_baseline:
         noise = calibrate_noise_std(s.training_part("defender").images, cfg.noise_threshold, run.params, cfg.seed + 5)
         results["noise_baseline"] = noise

@@ -82,6 +82,9 @@ def _header(results: dict) -> list[str]:
             f"`{cfg.get('attribute_loss', 'negative-ce')}`; adversaries {cfg.get('adversaries', 1)} (reset every "
             f"{cfg.get('reset_every', 0)} epochs, 0 = never), noise at O's output std {cfg.get('feature_noise', 0.0)}; "
             f"seed {cfg['seed']}.", "",
+            *(["**Release only** (`obfuscator evaluate --release-only`): the released features attacked by every "
+               "reconstructor; the baselines, ablations and curves were not run, so no table below compares "
+               "against them.", ""] if results.get("release_only") else []),
             f"MS-SSIM: torchmetrics, {p['scales']} scales, Gaussian window {p['kernel_size']}, sigma {p['sigma']}, "
             f"betas {p['betas']}, data_range {p['data_range']}, terms clamped at 0 ({p['normalize']}); mean of "
             "per-image values, as is PSNR (dB)."]
