@@ -223,4 +223,6 @@ def test_release_only_attacks_the_main_setting_and_reuses_its_attackers(trained_
     assert set(released["settings"]) == {"deepobfuscator"} and released["release_only"]
     assert released["settings"]["deepobfuscator"]["reconstructors"] == results["settings"]["deepobfuscator"]["reconstructors"]
     assert (released["config"]["lambdas"], released["config"]["ablations"]) == ([], False)
+    assert released["no_privacy_task_accuracy"] == results["settings"]["no_adversarial"]["task_accuracy"]
+    assert any(c.target.startswith("intended-task") for c in check_targets(released))
     assert "Release only" in write_obfuscator_report(run).read_text()

@@ -89,6 +89,14 @@ def _seeded(train: Callable[[nn.Module], dict], featurize: Callable, seed: int) 
     return run
 
 
+def task_accuracy(run: ObfuscatorRun, featurize: Callable, classifier) -> dict:
+    """The intended-task accuracy of `classifier` on the test part's features (noise drawn from its seed)."""
+    seed_noise(featurize, run.cfg.seed + 9)
+    features = map_batches(featurize, run.split.test.images, run.cfg.device)
+    return label_accuracy(predict_labels(classifier, features, run.cfg.device), run.split.test.task,
+                          run.split.task.attributes)
+
+
 def evaluate_setting(run: ObfuscatorRun, name: str, featurize: Callable, classifier, reconstructors: tuple[str, ...],
                      key_values: dict, progress, simulated=None) -> tuple[dict, dict[str, torch.Tensor]]:
     """(scores of the setting, its image-grid rows); attackers cached under RUN_DIR/eval/<name>/."""
@@ -96,9 +104,9 @@ def evaluate_setting(run: ObfuscatorRun, name: str, featurize: Callable, classif
     folder, key = run.run_dir / "eval" / name, run_key(cfg, *ATTACK_FIELDS, setting=name, **key_values)
     images, private, val_images, val_private = attacker_slices(run)
     test = split.test
+    task_acc = task_accuracy(run, featurize, classifier)
     seed_noise(featurize, cfg.seed + 9)
     features = map_batches(featurize, test.images, device)
-    task_acc = label_accuracy(predict_labels(classifier, features, device), test.task, split.task.attributes)
     progress("stage", {"stage": f"{name}: fresh private-attribute attacker"})
     ac, ac_history = attacker_stage(
         run, folder / "attribute_attacker.safetensors", key, FeatureClassifier(run.arch, split.private.num_classes),
