@@ -146,7 +146,8 @@ def test_fashion_mnist_needs_no_flags():
     cfg = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out", "x"]))
     assert cfg == ObfuscatorExperimentConfig()
     # The default is the measured release (docs/obfuscator.md): 2 numbers under noise, the task alone.
-    assert (cfg.code, cfg.feature_noise, cfg.lambda_attribute, cfg.attacker_size) == (2, 0.25, 0.0, None)
+    assert (cfg.code, cfg.feature_noise, cfg.lambda_attribute, cfg.defender_size, cfg.attacker_size) == (
+        2, 0.25, 0.0, 10_000, None)
     paper = obfuscator_command.config_from_args(parser.parse_args(["obfuscator", "train", "fashion-mnist", "--out",
                                                                    "x", "--paper"]))
     assert paper == ObfuscatorExperimentConfig(**PAPER) and (paper.width, paper.code, paper.lr) == (64, 0, 1e-4)

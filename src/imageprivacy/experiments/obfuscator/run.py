@@ -35,7 +35,7 @@ class ObfuscatorExperimentConfig:
     # The defaults are the release measured to hide from fresh attackers on Fashion-MNIST (docs/obfuscator.md,
     # "The default"): a small VGG-style O ending in a 2-number code under noise of std 0.25, trained on the task
     # alone (lambda 0). PAPER holds the paper's VGG16 split and game (Li et al., section 4).
-    defender_size: int | None = 5_000             # None: half the train split
+    defender_size: int | None = 10_000            # None: half the train split (5k: a weaker task, docs/obfuscator.md)
     attacker_size: int | None = None              # None: the rest of the train split (the attacker's full data)
     test_size: int | None = None                  # None: the whole test split
     width: int = 8                                # ObfuscatorArch; the paper's VGG16 is 64 / 3 / 4096
