@@ -89,10 +89,14 @@ def _seeded(train: Callable[[nn.Module], dict], featurize: Callable, seed: int) 
     return run
 
 
-def task_accuracy(run: ObfuscatorRun, featurize: Callable, classifier) -> dict:
-    """The intended-task accuracy of `classifier` on the test part's features (noise drawn from its seed)."""
+def test_features(run: ObfuscatorRun, featurize: Callable) -> torch.Tensor:
+    """The test part's features under `featurize` (its noise drawn from the test seed)."""
     seed_noise(featurize, run.cfg.seed + 9)
-    features = map_batches(featurize, run.split.test.images, run.cfg.device)
+    return map_batches(featurize, run.split.test.images, run.cfg.device)
+
+
+def task_accuracy(run: ObfuscatorRun, features: torch.Tensor, classifier) -> dict:
+    """The intended-task accuracy of `classifier` on test features."""
     return label_accuracy(predict_labels(classifier, features, run.cfg.device), run.split.test.task,
                           run.split.task.attributes)
 
@@ -104,9 +108,8 @@ def evaluate_setting(run: ObfuscatorRun, name: str, featurize: Callable, classif
     folder, key = run.run_dir / "eval" / name, run_key(cfg, *ATTACK_FIELDS, setting=name, **key_values)
     images, private, val_images, val_private = attacker_slices(run)
     test = split.test
-    task_acc = task_accuracy(run, featurize, classifier)
-    seed_noise(featurize, cfg.seed + 9)
-    features = map_batches(featurize, test.images, device)
+    features = test_features(run, featurize)
+    task_acc = task_accuracy(run, features, classifier)
     progress("stage", {"stage": f"{name}: fresh private-attribute attacker"})
     ac, ac_history = attacker_stage(
         run, folder / "attribute_attacker.safetensors", key, FeatureClassifier(run.arch, split.private.num_classes),

@@ -23,7 +23,7 @@ from torch import nn
 from imageprivacy.data.attribute_task import guessing_level
 from imageprivacy.errors import CheckpointError
 from imageprivacy.experiments.obfuscator.evaluation import (GRID_COLUMNS, content_free, evaluate_setting,
-                                                            reconstruction_floor, task_accuracy)
+                                                            reconstruction_floor, task_accuracy, test_features)
 from imageprivacy.experiments.obfuscator.privacy_utility import privacy_utility
 from imageprivacy.experiments.obfuscator.run import ObfuscatorExperimentConfig, load_split, read_config, write_config
 from imageprivacy.experiments.obfuscator.stages import (ObfuscatorRun, adversarial_stage, adversaries_stage,
@@ -142,7 +142,8 @@ def evaluate_obfuscator_run(run_dir: str | Path, progress=None, device: str | No
         score("no_adversarial", "baseline", adversaries.obfuscator, adversaries.classifier, cfg.reconstructors, {},
               adversaries)
     else:       # no attackers, but the task target needs the model without privacy
-        results["no_privacy_task_accuracy"] = task_accuracy(run, adversaries.obfuscator, adversaries.classifier)
+        results["no_privacy_task_accuracy"] = task_accuracy(run, test_features(run, adversaries.obfuscator),
+                                                            adversaries.classifier)
     results["release_only"] = release_only
     if cfg.noise_baseline:
         noise = calibrate_noise_std(s.training_part("defender").images, cfg.noise_threshold, run.params, cfg.seed + 5)
