@@ -159,3 +159,14 @@ def test_checkpoint_roundtrip(case, emn, fit_protection, tiny_set, tiny_test_set
         assert config["options"] == original._config()
         with pytest.raises(NotFittedError, match="fitted_protection"):
             loaded.fitted_protection()
+
+
+def test_experiments_take_emns_fitted_noise_for_the_set_it_was_fitted_on(tiny_set):
+    """The demo, bench and sweep protect EMN's own training set with the bi-level fit's noise, as the paper
+    (and the suite) do, not with a second descent from zero against the final surrogate."""
+    from imageprivacy.experiments.unlearnable.protection_factory import fit_and_protect
+    method, protected, _ = fit_and_protect("emn", tiny_set, EPS, **EMN["samplewise"])
+    assert torch.equal(protected.images, method.fitted_protection().images)
+    assert not torch.equal(protected.images, method.protect_set(tiny_set).images)
+    gan, by_generator, _ = fit_and_protect("confoundergan", tiny_set, EPS, **TINY_OPTIONS["confoundergan"])
+    assert torch.equal(by_generator.images, gan.protect_set(tiny_set).images)

@@ -1,5 +1,6 @@
 """Reports: results.json in, Markdown + PNG figures out; and the experiments that write results.json."""
 import json
+import sys
 
 import pytest
 import torch
@@ -82,10 +83,15 @@ def data_folder(tmp_path_factory):
     return root
 
 
+def _tiny_demo(data_folder, **changes):
+    return DemoConfig(data=str(data_folder), train_size=None, epsilon=8 / 255, generator_epochs=1,
+                      recipes=("linear",), victim_epochs=1,
+                      extra={"width": 4, "f_arch": "small-cnn", "f_width": 4, "f_epochs": 1, "selector_epochs": 2},
+                      **changes)
+
+
 def test_demo_end_to_end(tmp_path, data_folder):
-    cfg = DemoConfig(data=str(data_folder), train_size=None, epsilon=8 / 255, generator_epochs=1,
-                     recipes=("linear",), victim_epochs=1,
-                     extra={"width": 4, "f_arch": "small-cnn", "f_width": 4, "f_epochs": 1, "selector_epochs": 2})
+    cfg = _tiny_demo(data_folder)
     results, protected, train = run_confounder_demo(cfg, tmp_path)
     # every victim trains on the same 16 images; confoundergan-new was fitted on the other 16
     assert set(protected) == {"clean", "classwise", "emn", "confoundergan", "confoundergan-new"} and len(train) == 16
@@ -103,6 +109,19 @@ def test_demo_end_to_end(tmp_path, data_folder):
     assert "epsilon = 8/255" in text and text.count("| linear (linear") == 5
     assert "fitted on other images (new images)" in text
     _assert_png(tmp_path / "protection_grid.png")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lanes fork on Linux only")
+def test_demo_lanes_change_nothing_but_the_time(tmp_path, data_folder, monkeypatch):
+    """Methods side by side (two forked lanes) give what one process gives, in the same order."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)       # one torch thread per lane, as this process has (conftest)
+    one, *_ = run_confounder_demo(_tiny_demo(data_folder, lanes=1), tmp_path / "one")
+    two, protected, _ = run_confounder_demo(_tiny_demo(data_folder, lanes=2), tmp_path / "two")
+    assert one["lanes"] == 1 and two["lanes"] == 2
+    assert [(v["method"], v["test_acc"], v["train_fit_acc"]) for v in two["victims"]] == \
+        [(v["method"], v["test_acc"], v["train_fit_acc"]) for v in one["victims"]]
+    assert [v["method"] for v in two["victims"]] == list(DemoConfig().methods) == list(protected)
+    assert {k: v["quality"] for k, v in two["protections"].items()} == {k: v["quality"] for k, v in one["protections"].items()}
 
 
 def test_sweep_end_to_end_and_resume(tmp_path, data_folder, monkeypatch):

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--methods", default="clean,classwise,emn,confoundergan,confoundergan-new",
                    help="confoundergan-new: a generator fitted on other images protects these")
     p.add_argument("--kind", default="mixture", choices=["mixture", "direct"])
+    p.add_argument("--lanes", type=int, default=None,
+                   help="methods run side by side, each in a forked process (Linux, CPU); default: one per core; 1 = one after the other")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
@@ -39,7 +41,7 @@ def run(args) -> int:
                      epsilon=args.epsilon, generator_kind=args.kind, generator_epochs=args.generator_epochs,
                      victim_epochs=args.victim_epochs, victim_width=args.victim_width,
                      recipes=tuple(args.recipes.split(",")), methods=tuple(args.methods.split(",")),
-                     device=args.device, seed=args.seed)
+                     device=args.device, seed=args.seed, lanes=args.lanes)
     run_confounder_demo(cfg, args.out, progress=progress_printer(args.quiet))
     report = write_demo_report(args.out)
     print(f"report: {report}")

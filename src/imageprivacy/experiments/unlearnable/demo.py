@@ -5,12 +5,14 @@ noise (the bar to clear, docs/results.md), EMN, ConfounderGAN fitted on those ve
 (in-distribution, the paper's setting), and ConfounderGAN fitted on `train_size` *other* training
 images (`confoundergan-new`: a generator protecting images it never saw, from the image alone).
 Each victim reports how well it fits its own training images (train_fit_acc); results JSON (+ the
-generators) is written as it goes.
+generators) is written as each method ends. The methods run side by side, one forked process per core
+(experiments/side_by_side.py: small victims train faster that way than with every core in one).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -20,6 +22,7 @@ from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
+from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, lane_threads, side_by_side
 from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, fit_protection
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import save_protection
@@ -35,11 +38,12 @@ class DemoConfig:
     generator_kind: str = "mixture"
     generator_epochs: int | None = None    # None: ConfounderGANConfig's default (train-generator's)
     recipes: tuple[str, ...] = ("paper",)  # small-cnn (~2 more minutes) is where no method protects
-    victim_epochs: int = 25                # 4k x 25: clean 0.856 in 9.7 min; 4k x 20: 0.835 (docs/results/demo-bf16)
+    victim_epochs: int = 25                # 4k x 25: clean 0.856, 10.1 min in 2 lanes; 4k x 20: 0.835 (docs/results/demo-lanes, demo-bf16)
     victim_width: int | None = 16          # ResNet-18 at width 16 keeps the demo in minutes on a CPU
     methods: tuple[str, ...] = ("clean", "classwise", "emn", "confoundergan", "confoundergan-new")
     device: str = "cpu"
     seed: int = 0
+    lanes: int | None = None               # methods run side by side; None: one lane per core on a Linux CPU (side_by_side.py)
     extra: dict = field(default_factory=dict)
 
 
@@ -94,42 +98,63 @@ def protect_one(name: str, train, other, cfg: DemoConfig, progress):
     return method, protected, seconds, train
 
 
-def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> dict:
-    progress = progress or (lambda event, values: None)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    started = time.perf_counter()
-    train, other, test = load_demo_split(cfg)
-    results = {"experiment": "confoundergan-demo", "config": asdict(cfg), "train_size": len(train),
-               "test_size": len(test), "num_classes": train.num_classes, "protections": {}, "victims": []}
-    protected_sets = {}
-    for name in cfg.methods:
-        progress("stage", {"stage": f"protecting with {name}"})
-        method, protected, fit_seconds, fitted_on = protect_one(name, train, other, cfg, progress)
-        protected_sets[name] = protected
-        if method is None:
-            continue
+def run_method(name: str, cfg: DemoConfig, train, other, test, out_dir: Path, progress) -> dict:
+    """One method from start to end, in a lane of its own (side_by_side.py): fit, protect, a victim per recipe."""
+    torch.manual_seed(cfg.seed)          # the same start whichever lane, and after whichever method, it runs
+    progress("stage", {"stage": f"protecting with {name}"})
+    method, protected, fit_seconds, fitted_on = protect_one(name, train, other, cfg, progress)
+    entry = None
+    if method is not None:
         entry = {"repr": repr(method), "fit_seconds": fit_seconds, "fitted_on_protected_images": fitted_on is train,
                  "quality": protection_quality(train.images, protected.images),
                  "fit_record": method.fit_record, "label_consistency": method.label_consistency(train)}
         if name.startswith("confoundergan"):
             entry["checkpoint"] = str(save_protection(method, out_dir / f"{name}.safetensors"))
-        results["protections"][name] = entry
+    victims = []
+    for recipe_name in cfg.recipes:
+        recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
+                               width=cfg.victim_width if recipe_name == "paper" else None)
+        progress("stage", {"stage": f"victim {recipe_name} on {name}"})
+        start = time.perf_counter()
+        run = train_victim(protected, test, recipe, device=cfg.device, seed=cfg.seed,
+                           progress=lambda event, values: progress(event, {**values, "on": name}))
+        victims.append({"method": name, "recipe_name": recipe_name, "seconds": time.perf_counter() - start, **run})
+    return {"protection": entry, "protected": protected, "victims": victims}
+
+
+def start_order(methods: tuple[str, ...]) -> list[str]:
+    """The slowest to fit first (EMN 190 s, ConfounderGAN ~40 s, the rest nothing, docs/results/demo-coarse-codes),
+    so the lane that ends last starts early."""
+    return sorted(methods, key=lambda name: (name != "emn", not name.startswith("confoundergan")))
+
+
+def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> dict:
+    progress = progress or (lambda event, values: None)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    lanes = default_lanes(cfg.device, len(cfg.methods)) if cfg.lanes is None else cfg.lanes
+    check_lanes(cfg.device, lanes)
+    train, other, test = load_demo_split(cfg)
+    results = {"experiment": "confoundergan-demo", "config": asdict(cfg), "train_size": len(train),
+               "test_size": len(test), "num_classes": train.num_classes, "lanes": lanes,
+               "threads_per_lane": lane_threads(lanes), "protections": {}, "victims": []}
+    order = {(r, m): i for i, (r, m) in enumerate((r, m) for r in cfg.recipes for m in cfg.methods)}
+    protected_sets = {}
+    part = partial(run_method, cfg=cfg, train=train, other=other, test=test, out_dir=out_dir, progress=progress)
+    for name, row in side_by_side(part, start_order(cfg.methods), lanes):
+        protected_sets[name] = row["protected"]
+        if row["protection"] is not None:
+            results["protections"][name] = row["protection"]
+        results["victims"] = sorted(results["victims"] + row["victims"],
+                                    key=lambda v: order[(v["recipe_name"], v["method"])])
+        write_results({**results, **provenance(cfg.device)}, out_dir / "results.json")  # partial, kept
+    results["protections"] = {m: results["protections"][m] for m in cfg.methods if m in results["protections"]}
+    protected_sets = {m: protected_sets[m] for m in cfg.methods}
     # The report draws the image grid from this file (nothing below report draws).
     grid = {k: v.images[:8].contiguous() for k, v in protected_sets.items()}
     save_file(grid, str(out_dir / "grid_images.safetensors"))
     results["grid_images"] = "grid_images.safetensors"
-    for recipe_name in cfg.recipes:
-        recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
-                               width=cfg.victim_width if recipe_name == "paper" else None)
-        for name, data in protected_sets.items():
-            progress("stage", {"stage": f"victim {recipe_name} on {name}"})
-            start = time.perf_counter()
-            run = train_victim(data, test, recipe, device=cfg.device, seed=cfg.seed, progress=progress)
-            results["victims"].append({"method": name, "recipe_name": recipe_name,
-                                       "seconds": time.perf_counter() - start, **run})
-            write_results({**results, **provenance(cfg.device)}, out_dir / "results.json")  # partial, kept
     results["seconds"] = time.perf_counter() - started
     results.update(provenance(cfg.device))
     write_results(results, out_dir / "results.json")

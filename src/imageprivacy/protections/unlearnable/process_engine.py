@@ -24,7 +24,7 @@ leave the GIL, 0.09-0.11 s either way (benchmarks/results/protect_files_processe
   starts, the shards in flight finish and are taken, then the error goes on; so does Ctrl+C, which
   the workers leave to this process. A worker that dies (killed, out of memory) stops the job with a
   WorkerError; a re-run resumes. Workers die with the job's process, even when it is killed with
-  kill -9 (_die_with).
+  kill -9 (die_with; experiments/side_by_side.py's lanes use it too).
 """
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def shard_size(inputs: int, processes: int) -> int:
     return max(1, min(MAX_SHARD_FILES, -(-inputs // (processes * SHARDS_PER_WORKER))))
 
 
-def _die_with(owner: int) -> None:
-    """This worker is killed when the job's process dies (Linux's PR_SET_PDEATHSIG), even by kill -9: an
+def die_with(owner: int) -> None:
+    """This process is killed when the job's process dies (Linux's PR_SET_PDEATHSIG), even by kill -9: an
     orphan would go on writing temporary files into OUTPUT while a re-run clears them."""
     libc = c_library()
     if libc is not None:
@@ -83,7 +83,7 @@ def _die_with(owner: int) -> None:
 
 
 def _start_worker(protection: Protection, settings: ShardSettings, owner: int) -> None:
-    _die_with(owner)
+    die_with(owner)
     torch.set_num_threads(1)       # one core each: more threads per worker would fight the others for it
     # Ctrl+C is this process's to handle: it stops new shards and lets the ones in flight finish and be taken.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -39,6 +39,15 @@ def quality_table(protections: dict) -> list[str]:
     return lines
 
 
+def _lanes(results: dict) -> str:
+    lanes = results.get("lanes", 1)
+    if lanes <= 1:
+        return ""
+    threads = results.get("threads_per_lane")
+    each = f", {threads} torch thread(s) each" if threads else ""
+    return f", with the methods run {lanes} at a time in forked processes{each}"
+
+
 def write_demo_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     results = json.loads((run_dir / "results.json").read_text())
@@ -58,7 +67,7 @@ def write_demo_report(run_dir: str | Path) -> Path:
         f"{m.get('training_precision', 'float32')}).",
         f"Training set: {results['train_size']} images; clean test set: {results['test_size']} images; "
         f"epsilon = {eps * 255:g}/255; seed {cfg['seed']}; the whole job took "
-        f"{results.get('seconds', float('nan')) / 60:.1f} minutes.",
+        f"{results.get('seconds', float('nan')) / 60:.1f} minutes{_lanes(results)}.",
         "",
         "## What an unauthorized trainer learns",
         "",

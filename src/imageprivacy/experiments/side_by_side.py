@@ -1,0 +1,94 @@
+"""Independent parts of one experiment run side by side, one forked process ("lane") per part at a time.
+
+Why: the victims of the demo are small nets (ResNet-18 at width 16 on 28x28 images) whose steps do not
+split well over threads. On the 2-core AMD EPYC of docs/results.md, one process took 121-135 ms per bf16
+training step with 2 threads, while two processes with 1 thread each took 190-216 ms per step side by
+side: about 1.25 times the steps per second (`python benchmarks/training_lanes.py`,
+benchmarks/results/training_lanes.json).
+
+- Forked, as protect's worker processes are (protections/unlearnable/process_engine.py): on Linux and on a
+  CPU only. Elsewhere (a GPU, macOS, Windows), or with one lane, the parts run in this process, one after
+  the other.
+- A lane computes with cores // lanes torch threads, leaves Ctrl+C to this process and dies with it.
+- Each part's result comes back when it ends (pickled by multiprocessing: objects this job made, never a
+  file someone sent). A part must not depend on the global random state another part left: seed it.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+
+from imageprivacy.errors import ConfigurationError, WorkerError
+from imageprivacy.protections.unlearnable.process_engine import die_with
+
+_INHERITED: dict = {}     # the part function a forked lane runs (side_by_side)
+
+
+def can_fork(device: str) -> bool:
+    return sys.platform.startswith("linux") and torch.device(device).type == "cpu"
+
+
+def default_lanes(device: str, parts: int) -> int:
+    """One lane per core, at most one per part, where lanes can fork (can_fork); else 1."""
+    return max(1, min(parts, os.cpu_count() or 1)) if can_fork(device) else 1
+
+
+def lane_threads(lanes: int) -> int:
+    """torch threads each lane computes with (with one lane: this process's own)."""
+    return max(1, (os.cpu_count() or 1) // lanes) if lanes > 1 else torch.get_num_threads()
+
+
+def check_lanes(device: str, lanes: int) -> None:
+    if lanes < 1:
+        raise ConfigurationError(f"lanes must be >= 1, got {lanes}")
+    if lanes > 1 and not can_fork(device):
+        raise ConfigurationError(f"several lanes need Linux and a CPU (device {device}): pass --lanes 1")
+
+
+def _start_lane(owner: int, threads: int) -> None:
+    die_with(owner)
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_part(name: str) -> tuple[str, Any]:
+    return name, _INHERITED["part"](name)
+
+
+def side_by_side(part: Callable[[str], Any], names: Iterable[str], lanes: int) -> Iterator[tuple[str, Any]]:
+    """(name, part(name)) for every name, in the order the parts end; `lanes` of them at once.
+
+    Names are started in the order given: put the longest first, so the last to end starts early.
+    """
+    names = list(names)
+    if lanes <= 1 or len(names) <= 1:
+        for name in names:
+            yield name, part(name)
+        return
+    _INHERITED["part"] = part
+    pool = ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_lane, initargs=(os.getpid(), lane_threads(lanes)))
+    finished = False
+    try:
+        pending = {pool.submit(_run_part, name) for name in names}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+        finished = True
+    except BrokenProcessPool as err:
+        raise WorkerError(f"a lane of this experiment died ({err}); what it wrote so far is kept; "
+                          "run it again with --lanes 1 to run every part in this process") from err
+    finally:
+        if not finished:   # an error, Ctrl+C or a caller that stopped early: parts still running are not waited for
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
+        _INHERITED.clear()
