@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--victim-width", type=int, default=16, help="ResNet-18 width of the paper recipe")
     p.add_argument("--options", type=json_object, default={},
                    help='per-method options as JSON, e.g. \'{"confoundergan": {"epochs": 1}}\'')
+    p.add_argument("--lanes", type=int, default=None,
+                   help="(seed, method) parts run side by side in forked processes (Linux, CPU); default: one per core")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
@@ -32,7 +34,7 @@ def run(args) -> int:
                       epsilon=args.epsilon, seeds=tuple(int(s) for s in args.seeds.split(",")),
                       methods=tuple(args.methods.split(",")), recipes=tuple(args.recipes.split(",")),
                       victim_epochs=args.victim_epochs, victim_width=args.victim_width, options=args.options,
-                      device=args.device)
+                      device=args.device, lanes=args.lanes)
     results = run_bench(cfg, args.out, progress=progress_printer(args.quiet))
     for row in results.get("summary", []):
         final, best = row["final_test_acc"], row["best_test_acc"]
