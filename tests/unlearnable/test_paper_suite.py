@@ -1,5 +1,6 @@
 """The paper's experiment suite on a tiny image folder: cells, protected-set cache, resume, adaptive trainer."""
 import json
+import sys
 
 import pytest
 
@@ -55,6 +56,15 @@ def test_suite_runs_resumes_and_reports(folder, tmp_path, monkeypatch):
     assert calls == [] and same                                       # resumed: nothing retrained
     report = write_suite_report(out).read_text()
     assert "in-distribution" in report and "## Adaptive trainer: a noise remover" in report
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lanes fork on Linux only")
+def test_suite_victims_side_by_side_give_what_one_process_gives(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)       # one torch thread per lane, as this process has (conftest)
+    one = run_suite(_config(folder), ["in-distribution"], tmp_path / "one", methods=["cwn"], lanes=1)
+    two = run_suite(_config(folder), ["in-distribution"], tmp_path / "two", methods=["cwn"], lanes=2)
+    assert two["lanes"] == 2 and set(two["rows"]) == set(one["rows"]) and len(one["rows"]) == 2
+    assert all(two["rows"][k]["test_acc"] == one["rows"][k]["test_acc"] for k in one["rows"])
 
 
 def test_unknown_experiment_is_refused(folder, tmp_path):

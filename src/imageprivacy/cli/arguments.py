@@ -120,6 +120,13 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                              "$IMAGEPRIVACY_PRECISION if set, else auto)")
 
 
+def add_lanes(parser: argparse.ArgumentParser, parts: str) -> None:
+    """--lanes: how many of `parts` run side by side (experiments/side_by_side.py)."""
+    parser.add_argument("--lanes", type=int, default=None,
+                        help=f"{parts} run side by side, each in a forked process (Linux, CPU); default: one per "
+                             "core; 1 = one after the other in this process")
+
+
 def progress_printer(quiet: bool = False):
     """A progress callback that prints one line per stage (with the minutes:seconds since it was made) and
     per epoch on stderr: a long job shows where its time goes."""

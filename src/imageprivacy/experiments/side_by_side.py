@@ -1,17 +1,19 @@
 """Independent parts of one experiment run side by side, one forked process ("lane") per part at a time.
 
 Why: the victims of the demo are small nets (ResNet-18 at width 16 on 28x28 images) whose steps do not
-split well over threads. On the 2-core AMD EPYC of docs/results.md, one process took 121-135 ms per bf16
-training step with 2 threads, while two processes with 1 thread each took 190-216 ms per step side by
-side: about 1.25 times the steps per second (`python benchmarks/training_lanes.py`,
-benchmarks/results/training_lanes.json).
+split well over threads. On the 2-core AMD EPYC of docs/results.md, one process with 2 threads made 9.07
+bf16 training steps per second, two processes with 1 thread each 12.04 together, 1.33x (`python
+benchmarks/training_lanes.py`, benchmarks/results/training_lanes.json); the demo went from 13.5 to 10.1
+minutes (docs/results/demo-lanes/).
 
 - Forked, as protect's worker processes are (protections/unlearnable/process_engine.py): on Linux and on a
-  CPU only. Elsewhere (a GPU, macOS, Windows), or with one lane, the parts run in this process, one after
-  the other.
+  CPU only, outside torchrun. Elsewhere (a GPU, macOS, Windows, a torchrun rank), or with one lane, the
+  parts run in this process, one after the other.
 - A lane computes with cores // lanes torch threads, leaves Ctrl+C to this process and dies with it.
 - Each part's result comes back when it ends (pickled by multiprocessing: objects this job made, never a
   file someone sent). A part must not depend on the global random state another part left: seed it.
+  Users: the demo (its methods), the bench (its (seed, method) parts), the suite (its victims, after every
+  protected set was made in this process).
 """
 from __future__ import annotations
 
@@ -27,12 +29,16 @@ import torch
 
 from imageprivacy.errors import ConfigurationError, WorkerError
 from imageprivacy.protections.unlearnable.process_engine import die_with
+from imageprivacy.training import distributed
 
 _INHERITED: dict = {}     # the part function a forked lane runs (side_by_side)
 
 
 def can_fork(device: str) -> bool:
-    return sys.platform.startswith("linux") and torch.device(device).type == "cpu"
+    """Linux, a CPU, and not a rank of a torchrun job (its ranks already share the cores, and a fork would not
+    be part of the process group)."""
+    return (sys.platform.startswith("linux") and torch.device(device).type == "cpu"
+            and not distributed.world().distributed)
 
 
 def default_lanes(device: str, parts: int) -> int:
@@ -49,7 +55,8 @@ def check_lanes(device: str, lanes: int) -> None:
     if lanes < 1:
         raise ConfigurationError(f"lanes must be >= 1, got {lanes}")
     if lanes > 1 and not can_fork(device):
-        raise ConfigurationError(f"several lanes need Linux and a CPU (device {device}): pass --lanes 1")
+        raise ConfigurationError(f"several lanes need Linux and a CPU (device {device}), outside torchrun: "
+                                 "pass --lanes 1")
 
 
 def _start_lane(owner: int, threads: int) -> None:

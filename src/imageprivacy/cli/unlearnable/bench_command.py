@@ -1,7 +1,7 @@
 """`imageprivacy bench`: the fast research bench (experiments/unlearnable/bench.py), mean and spread over seeds."""
 from __future__ import annotations
 
-from imageprivacy.cli.arguments import add_common, budget, json_object, progress_printer
+from imageprivacy.cli.arguments import add_common, add_lanes, budget, json_object, progress_printer
 
 
 def add_parser(sub) -> None:
@@ -20,8 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--victim-width", type=int, default=16, help="ResNet-18 width of the paper recipe")
     p.add_argument("--options", type=json_object, default={},
                    help='per-method options as JSON, e.g. \'{"confoundergan": {"epochs": 1}}\'')
-    p.add_argument("--lanes", type=int, default=None,
-                   help="(seed, method) parts run side by side in forked processes (Linux, CPU); default: one per core")
+    add_lanes(p, "(seed, method) parts")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)

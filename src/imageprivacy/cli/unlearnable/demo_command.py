@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from imageprivacy.cli.arguments import add_common, budget, config_default, progress_printer
+from imageprivacy.cli.arguments import add_common, add_lanes, budget, config_default, progress_printer
 
 
 def add_parser(sub) -> None:
@@ -25,8 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--methods", default="clean,classwise,emn,confoundergan,confoundergan-new",
                    help="confoundergan-new: a generator fitted on other images protects these")
     p.add_argument("--kind", default="mixture", choices=["mixture", "direct"])
-    p.add_argument("--lanes", type=int, default=None,
-                   help="methods run side by side, each in a forked process (Linux, CPU); default: one per core; 1 = one after the other")
+    add_lanes(p, "methods")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)

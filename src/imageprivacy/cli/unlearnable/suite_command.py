@@ -1,7 +1,7 @@
 """`imageprivacy suite EXPERIMENTS --out DIR`: the ConfounderGAN paper's experiments, then their report."""
 from __future__ import annotations
 
-from imageprivacy.cli.arguments import add_common, budget, json_object, progress_printer
+from imageprivacy.cli.arguments import add_common, add_lanes, budget, json_object, progress_printer
 
 
 def add_parser(sub) -> None:
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--methods", default=None,
                    help="comma list: only the cells whose training data comes from these methods (natural "
                         "always counts), e.g. emn,confoundergan; a later run without it adds the rest")
+    add_lanes(p, "victims")
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(run=run)
@@ -41,6 +42,6 @@ def run(args) -> int:
     if args.options:
         cfg.options = {**cfg.options, **args.options}
     methods = args.methods.split(",") if args.methods else None
-    run_suite(cfg, names, args.out, progress=progress_printer(args.quiet), methods=methods)
+    run_suite(cfg, names, args.out, progress=progress_printer(args.quiet), methods=methods, lanes=args.lanes)
     print(f"report: {write_suite_report(args.out)}")
     return 0

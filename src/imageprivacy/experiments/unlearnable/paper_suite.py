@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+
+import torch
 
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
+from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, side_by_side
 from imageprivacy.experiments.unlearnable.protected_sets import ProtectedSets
 from imageprivacy.experiments.unlearnable.suite_cells import EXPERIMENTS, Cell, listed_position, listing, only_methods
 from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
@@ -60,9 +64,25 @@ def training_set(cell: Cell, sets: ProtectedSets) -> ImageSet:
     return ImageSet.concat([p for p in parts if len(p)])
 
 
+def _victim_row(key: str, cfg: SuiteConfig, cells: dict[str, Cell], data: dict[str, ImageSet], test: ImageSet,
+                progress) -> dict:
+    """One cell's victim, in a lane of its own: its row of results.json."""
+    cell, train = cells[key], data[key]
+    torch.manual_seed(cfg.seed)     # a defence's random draws start alike whichever lane and order it runs in
+    width = cfg.victim_width if cell.victim.get("arch", "resnet18") not in ("small-cnn", "linear") else None
+    recipe = victim_recipe("paper", epochs=cfg.victim_epochs, width=width, **cell.victim)
+    progress("stage", {"stage": f"{cell.experiment}: {cell.series} / {cell.x} ({len(train)} images)"})
+    start = time.perf_counter()
+    run = train_victim(train, test, recipe, device=cfg.device, seed=cfg.seed, defence=cell.defence)
+    return {"seconds": time.perf_counter() - start, **run}
+
+
 def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, progress=None,
-              methods: list[str] | None = None) -> dict:
-    """Run the experiments' cells (only those of `methods` when given; see suite_cells.only_methods)."""
+              methods: list[str] | None = None, lanes: int | None = None) -> dict:
+    """Run the experiments' cells (only those of `methods` when given; see suite_cells.only_methods).
+
+    `lanes`: victims side by side, None = one lane per core on a Linux CPU (side_by_side.py). It is not part
+    of the config, so a run resumes whatever lanes it had."""
     progress = progress or (lambda event, values: None)
     unknown = [e for e in experiments if e not in EXPERIMENTS]
     if unknown:
@@ -85,19 +105,18 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
                "train_size": len(train), "test_size": len(test), "num_classes": train.num_classes,
                "channels": train.channels, "cells": listed, "rows": rows,
                "protected": previous.get("protected", {}) if rows else {}}
-    for cell in cells:
-        if cell.key in rows:
-            continue
-        data = training_set(cell, sets)
-        results["protected"].update(sets.records)
-        width = cfg.victim_width if cell.victim.get("arch", "resnet18") not in ("small-cnn", "linear") else None
-        recipe = victim_recipe("paper", epochs=cfg.victim_epochs, width=width, **cell.victim)
-        progress("stage", {"stage": f"{cell.experiment}: {cell.series} / {cell.x} ({len(data)} images)"})
-        start = time.perf_counter()
-        run = train_victim(data, test, recipe, device=cfg.device, seed=cfg.seed, defence=cell.defence)
-        rows[cell.key] = {"seconds": time.perf_counter() - start, **run}
-        write_results({**results, **provenance(cfg.device)}, out)
+    pending = {cell.key: cell for cell in cells if cell.key not in rows}
+    lanes = default_lanes(cfg.device, len(pending)) if lanes is None else lanes
+    check_lanes(cfg.device, lanes)
+    # Every training set first, in this process (each fit is cached and shared by cells), then the victims
+    # side by side (experiments/side_by_side.py), each row written as it ends.
+    data = {key: training_set(cell, sets) for key, cell in pending.items()}
     results["protected"].update(sets.records)
+    results["lanes"] = lanes
+    part = partial(_victim_row, cfg=cfg, cells=pending, data=data, test=test, progress=progress)
+    for key, row in side_by_side(part, list(pending), lanes):
+        rows[key] = row
+        write_results({**results, **provenance(cfg.device)}, out)
     results.update(provenance(cfg.device))
     write_results(results, out)
     return results
