@@ -95,6 +95,15 @@ def _float32_training():
 
 
 @pytest.fixture(scope="session")
+def labelled_folder(tmp_path_factory):
+    """A data folder as `--data DIR` takes it: train/ and test/, one subfolder per class (32 + 16 images)."""
+    root = tmp_path_factory.mktemp("data")
+    write_image_folder(make_imageset(n=32, seed=3), root / "train")
+    write_image_folder(make_imageset(n=16, seed=4), root / "test")
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_set() -> ImageSet:
     """64 gray 1x16x16 images, 4 classes."""
     return make_imageset()

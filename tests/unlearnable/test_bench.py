@@ -4,29 +4,20 @@ import sys
 
 import pytest
 
-from conftest import make_imageset, write_image_folder
 from imageprivacy.experiments.unlearnable.bench import BenchConfig, run_bench
 
 
-@pytest.fixture(scope="module")
-def data_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_image_folder(make_imageset(n=48, seed=5), root / "train")
-    write_image_folder(make_imageset(n=16, seed=6), root / "test")
-    return root
-
-
-def _bench(data_folder, lanes):
-    return BenchConfig(data=str(data_folder), train_size=32, test_size=16, epsilon=8 / 255, seeds=(0, 1),
+def _bench(folder, lanes):
+    return BenchConfig(data=str(folder), train_size=24, test_size=16, epsilon=8 / 255, seeds=(0, 1),
                        methods=("clean", "classwise"), recipes=("linear", "small-cnn"), victim_epochs=1,
                        lanes=lanes)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lanes fork on Linux only")
-def test_bench_parts_side_by_side_give_what_one_process_gives(tmp_path, data_folder, monkeypatch):
+def test_bench_parts_side_by_side_give_what_one_process_gives(tmp_path, labelled_folder, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)       # one torch thread per lane, as this process has (conftest)
-    one = run_bench(_bench(data_folder, 1), tmp_path / "one")
-    two = run_bench(_bench(data_folder, 2), tmp_path / "two")
+    one = run_bench(_bench(labelled_folder, 1), tmp_path / "one")
+    two = run_bench(_bench(labelled_folder, 2), tmp_path / "two")
     key = [(v["seed"], v["method"], v["recipe_name"]) for v in one["victims"]]
     assert key == [(s, m, r) for s in (0, 1) for m in ("clean", "classwise") for r in ("linear", "small-cnn")]
     assert [(v["seed"], v["method"], v["recipe_name"], v["test_acc"]) for v in two["victims"]] == \

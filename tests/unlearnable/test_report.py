@@ -7,7 +7,6 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from conftest import make_imageset, write_image_folder
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.unlearnable import epsilon_sweep
 from imageprivacy.experiments.unlearnable.demo import DemoConfig, run_confounder_demo
@@ -75,12 +74,9 @@ def test_sweep_report_from_results(tmp_path):
     assert "| 16/255 | confoundergan | paper | 83.7 | 73.7 | 40.0 | 0.950 | 50.0 |" in text
 
 
-@pytest.fixture(scope="module")
-def data_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_image_folder(make_imageset(n=32, seed=3), root / "train")
-    write_image_folder(make_imageset(n=16, seed=4), root / "test")
-    return root
+@pytest.fixture
+def data_folder(labelled_folder):
+    return labelled_folder
 
 
 def _tiny_demo(data_folder, **changes):
