@@ -8,8 +8,9 @@ Each generator is fitted on exactly the images it protects in-distribution (the 
 - "ood/paper": another generator, fitted on the first half of the training set, protects the second
   half, which it never saw; a paper-recipe victim trains on those protected images;
 - "classwise/RECIPE": class-wise 4-pixel sign noise on the victims' set, the bar to clear.
-Rows are appended to results.json as they finish; a re-run with the same config skips finished rows
-and reloads the generators it saved.
+Rows are written to results.json as they finish (the victims run side by side, one forked process per
+core, experiments/side_by_side.py); a re-run with the same config skips finished rows and reloads the
+generators it saved.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -24,6 +26,7 @@ import torch
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.experiments.provenance import provenance, write_results
+from imageprivacy.experiments.side_by_side import default_lanes, side_by_side
 from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import ClassWiseNoise, ConfounderGAN, load_protection, save_protection
@@ -50,6 +53,16 @@ def finished_rows(previous: dict, config: dict) -> list[dict]:
     earlier = {**json.loads(json.dumps(asdict(TargetConfig()))), **previous.get("config", {})}
     same_setup = {k: v for k, v in earlier.items() if k != "runs"} == {k: v for k, v in config.items() if k != "runs"}
     return previous.get("rows", []) if same_setup else []
+
+
+def _victim_row(run: str, cfg: TargetConfig, sets: dict, test) -> dict:
+    """One METHOD/RECIPE run's victim, in a lane of its own: its row."""
+    method, recipe_name = run.split("/")
+    recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
+                           width=cfg.victim_width if recipe_name == "paper" else None)
+    t0 = time.perf_counter()
+    row = train_victim(sets[method], test, recipe, device=cfg.device, seed=cfg.seed)
+    return {"run": run, "seconds": time.perf_counter() - t0, **row}
 
 
 def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
@@ -97,15 +110,13 @@ def run_targets(cfg: TargetConfig, out_dir: Path, progress=print) -> dict:
     results["quality"] = {k: protection_quality(originals[k].images, v.images) for k, v in sets.items()}
     sets["clean"] = train
     progress("quality", results["quality"])
-    for run in cfg.runs:
-        if run in done:
-            continue
-        method, recipe_name = run.split("/")
-        recipe = victim_recipe(recipe_name, epochs=cfg.victim_epochs,
-                               width=cfg.victim_width if recipe_name == "paper" else None)
-        t0 = time.perf_counter()
-        row = train_victim(sets[method], test, recipe, device=cfg.device, seed=cfg.seed)
-        rows.append({"run": run, "seconds": time.perf_counter() - t0, **row})
+    pending = [run for run in cfg.runs if run not in done]
+    # The victims side by side (experiments/side_by_side.py), the paper recipe's (the longest) first.
+    order = sorted(pending, key=lambda run: not run.endswith("/paper"))
+    part = partial(_victim_row, cfg=cfg, sets=sets, test=test)
+    for run, row in side_by_side(part, order, default_lanes(cfg.device, len(pending))):
+        rows.append(row)
+        rows.sort(key=lambda r: cfg.runs.index(r["run"]) if r["run"] in cfg.runs else -1)
         progress("victim", {"run": run, "test_acc": row["test_acc"]})
         write_results({**results, **provenance(cfg.device)}, out)
     results.update(provenance(cfg.device))
