@@ -53,7 +53,7 @@ def lane_threads(lanes: int) -> int:
 
 def check_lanes(device: str, lanes: int) -> None:
     if lanes < 1:
-        raise ConfigurationError(f"lanes must be >= 1, got {lanes}")
+        raise ConfigurationError(f"lanes must be >= 1 (1 runs every part in this process, one after the other), got {lanes}")
     if lanes > 1 and not can_fork(device):
         raise ConfigurationError(f"several lanes need Linux and a CPU (device {device}), outside torchrun: "
                                  "pass --lanes 1")

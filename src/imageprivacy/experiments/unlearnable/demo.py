@@ -130,11 +130,11 @@ def start_order(methods: tuple[str, ...]) -> list[str]:
 
 def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> dict:
     progress = progress or (lambda event, values: None)
+    lanes = default_lanes(cfg.device, len(cfg.methods)) if cfg.lanes is None else cfg.lanes
+    check_lanes(cfg.device, lanes)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    lanes = default_lanes(cfg.device, len(cfg.methods)) if cfg.lanes is None else cfg.lanes
-    check_lanes(cfg.device, lanes)
     train, other, test = load_demo_split(cfg)
     results = {"experiment": "confoundergan-demo", "config": asdict(cfg), "train_size": len(train),
                "test_size": len(test), "num_classes": train.num_classes, "lanes": lanes,
