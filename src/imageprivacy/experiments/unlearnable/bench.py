@@ -20,7 +20,7 @@ from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, lane_threads, side_by_side
-from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect
+from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, slowest_fit_first
 from imageprivacy.metrics.image_quality import protection_quality
 
 
@@ -92,8 +92,7 @@ def run_bench(cfg: BenchConfig, out_dir: str | Path, progress=None) -> dict:
                "threads_per_lane": lane_threads(lanes), "protections": [], "victims": []}
     rank = {(seed, m, r): i for i, (seed, m, r) in
             enumerate((s, m, r) for s in cfg.seeds for m in cfg.methods for r in cfg.recipes)}
-    # ConfounderGAN's fit is the long one: its parts start first (side_by_side's rule).
-    order = sorted(parts, key=lambda part: not part.endswith("/confoundergan"))
+    order = slowest_fit_first(parts, method=lambda part: part.split("/", 1)[1])
     for _, row in side_by_side(partial(run_part, cfg=cfg, full=full, test=test, progress=progress), order, lanes):
         if row["protection"] is not None:
             results["protections"] = sorted(results["protections"] + [row["protection"]],

@@ -23,7 +23,8 @@ from imageprivacy.data import load_dataset
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, lane_threads, side_by_side
-from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, fit_protection
+from imageprivacy.experiments.unlearnable.protection_factory import (CLASSWISE_BAR, fit_and_protect, fit_protection,
+                                                                     slowest_fit_first)
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import save_protection
 
@@ -122,12 +123,6 @@ def run_method(name: str, cfg: DemoConfig, train, other, test, out_dir: Path, pr
     return {"protection": entry, "protected": protected, "victims": victims}
 
 
-def start_order(methods: tuple[str, ...]) -> list[str]:
-    """The slowest to fit first (EMN 190 s, ConfounderGAN ~40 s, the rest nothing, docs/results/demo-coarse-codes),
-    so the lane that ends last starts early."""
-    return sorted(methods, key=lambda name: (name != "emn", not name.startswith("confoundergan")))
-
-
 def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> dict:
     progress = progress or (lambda event, values: None)
     lanes = default_lanes(cfg.device, len(cfg.methods)) if cfg.lanes is None else cfg.lanes
@@ -142,7 +137,7 @@ def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> 
     order = {(r, m): i for i, (r, m) in enumerate((r, m) for r in cfg.recipes for m in cfg.methods)}
     protected_sets = {}
     part = partial(run_method, cfg=cfg, train=train, other=other, test=test, out_dir=out_dir, progress=progress)
-    for name, row in side_by_side(part, start_order(cfg.methods), lanes):
+    for name, row in side_by_side(part, slowest_fit_first(cfg.methods), lanes):
         protected_sets[name] = row["protected"]
         if row["protection"] is not None:
             results["protections"][name] = row["protection"]
