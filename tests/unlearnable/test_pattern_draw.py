@@ -1,6 +1,10 @@
 """The pattern draw gives every class a code of its own (protections/unlearnable/pattern_draw.py)."""
+import pytest
 import torch
+from conftest import TINY_OPTIONS, make_imageset
 
+from imageprivacy.errors import ConfigurationError
+from imageprivacy.protections import load_protection, save_protection
 from imageprivacy.protections.unlearnable import ConfounderGAN
 from imageprivacy.protections.unlearnable.pattern_draw import distinct_codes
 
@@ -47,3 +51,24 @@ def test_a_coarse_generator_protects_each_class_with_its_own_code(tiny_set):
     gan.generator.eval()
     tiles = gan.generator.pattern_tiles()
     assert len({tuple(t.flatten().tolist()) for t in tiles}) == tiny_set.num_classes
+
+
+def test_anti_template_patterns_take_away_each_class_template(tiny_set, tmp_path):
+    gan = ConfounderGAN(epsilon=EPS, patterns="anti-template", **TINY_OPTIONS["confoundergan"]).fit(tiny_set)
+    x = tiny_set.images.float() / 255.0
+    centred = torch.stack([x[tiny_set.labels == k].mean(0) for k in range(4)]) - x.mean(0)
+    noise = gan.protect(tiny_set.images, tiny_set.labels).float() - tiny_set.images.float()   # label-aware
+    # Where the class is brighter than average its noise darkens, and the other way round (unless clipped).
+    inside = (tiny_set.images >= 20) & (tiny_set.images <= 235)
+    sign = -torch.sign(centred)[tiny_set.labels]
+    assert ((torch.sign(noise) == sign) | ~inside | (sign == 0)).all()
+    assert gan.config.generator.pattern_cells == 16 and gan.config.generator.cell_size == 1
+    assert gan.fit_record["patterns"]["source"] == "anti-template"
+    assert gan.fit_record["patterns"]["template_match"] <= 0.25          # no class reads as its own template
+    path = save_protection(gan, tmp_path / "g.safetensors")
+    assert torch.equal(load_protection(path).protect(tiny_set.images), gan.protect(tiny_set.images))
+    wide = make_imageset(n=16).with_images(torch.zeros(16, 1, 16, 20, dtype=torch.uint8))
+    with pytest.raises(ConfigurationError, match="square images"):
+        ConfounderGAN(epsilon=EPS, patterns="anti-template", **TINY_OPTIONS["confoundergan"]).fit(wide)
+    with pytest.raises(ConfigurationError, match="patterns must be one of"):
+        ConfounderGAN(epsilon=EPS, patterns="learned")

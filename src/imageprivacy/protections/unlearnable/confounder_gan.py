@@ -30,13 +30,14 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from imageprivacy.errors import CheckpointError
+from imageprivacy.errors import CheckpointError, ConfigurationError
 from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
 from imageprivacy.protections.base import Protection, register
 from imageprivacy.protections.unlearnable.confoundergan_config import ConfounderGANConfig, augment_names
-from imageprivacy.protections.unlearnable.pattern_draw import SAMPLE, draw_least_aligned_patterns, template_match
+from imageprivacy.protections.unlearnable.pattern_draw import (SAMPLE, draw_least_aligned_patterns,
+                                                                set_anti_template_patterns, template_match)
 from imageprivacy.protections.unlearnable.scratch_surrogate import ScratchSurrogate
 from imageprivacy.protections.unlearnable.selector_fit import fit_selector
 from imageprivacy.training import TrainRecipe, distributed, train_classifier
@@ -77,14 +78,22 @@ class ConfounderGAN(Protection):
         self.num_classes = data.num_classes
         # The generator's data fields follow the data and the budget; the checkpoint keeps them.
         shape = replace(self.config.generator, channels=c, num_classes=data.num_classes, epsilon=self.epsilon)
+        if self.config.patterns == "anti-template" and self.kind == "mixture":
+            if h != w:
+                raise ConfigurationError(f"anti-template patterns need square images, got {h}x{w}: resize them, "
+                                         "or fit with patterns='drawn' (--patterns drawn)")
+            shape = replace(shape, cell_size=1, pattern_cells=h, mirror_patterns=False)   # one tile = the image
         self.config = tr = replace(self.config, generator=shape)
         f, f_hist = self._pretrained_f(data, progress) if tr.f_weight else (None, None)
         surrogate = ScratchSurrogate(tr.surrogate_arch, tr.surrogate_width, c, data.num_classes, (h, w),
                                      tr.surrogate_lr, augment_names(tr.surrogate_augment),
                                      self.device) if tr.surrogate_weight else None
         self.generator = build_generator(shape).to(self.device)
-        drawn = draw_least_aligned_patterns(self.generator, data.images, data.labels, tr.pattern_draws,
-                                            self.seed) if self.kind == "mixture" else None
+        drawn = None
+        if self.kind == "mixture":
+            drawn = (set_anti_template_patterns(self.generator, data.images, data.labels)
+                     if tr.patterns == "anti-template" else
+                     draw_least_aligned_patterns(self.generator, data.images, data.labels, tr.pattern_draws, self.seed))
         disc = Discriminator(c).to(self.device)
         opt_g = torch.optim.Adam(self._generator_groups(tr.pattern_lr), lr=tr.lr_g, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(disc.parameters(), lr=tr.lr_d, betas=(0.5, 0.999))

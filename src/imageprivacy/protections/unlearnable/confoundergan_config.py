@@ -19,6 +19,9 @@ def augment_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+PATTERN_SOURCES = ("drawn", "anti-template")
+
+
 @dataclass
 class ConfounderGANConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -47,6 +50,11 @@ class ConfounderGANConfig:
     pattern_lr: float = documented_field(0.0, "mixture: learning rate of the patterns; 0 keeps them as drawn "
                                               "(learned through f they align with the classes' features and "
                                               "protect less, docs/results.md)")
+    patterns: str = documented_field("drawn", "mixture: 'drawn' (random sign codes of cell_size blocks, the "
+                                              "least aligned of pattern_draws) or 'anti-template' (class k's "
+                                              "pattern is -sign(mean image of k - mean image), one pixel a "
+                                              "cell over the whole image: it takes away the class's own "
+                                              "template, pattern_draw.py; square images)")
     pattern_draws: int = documented_field(64, "mixture: random pattern sets drawn before the game; fit keeps the "
                                               "one least aligned with the classes' mean images (pattern_draw.py)")
     label_weight: float = documented_field(1.0, "mixture: weight of CE(selector logits, label) in the GAN "
@@ -99,6 +107,8 @@ class ConfounderGANConfig:
             if not isinstance(value, str):
                 raise ConfigurationError(f"{name} is a comma-separated string, got {value!r}")
             check_augmentations(augment_names(value), f" in {name}")
+        if self.patterns not in PATTERN_SOURCES:
+            raise ConfigurationError(f"patterns must be one of {', '.join(PATTERN_SOURCES)}, got {self.patterns!r}")
         if not isinstance(self.f_arch, str):
             raise ConfigurationError(f"f_arch must be a network name, got {self.f_arch!r}")
         return self
