@@ -72,3 +72,17 @@ def test_anti_template_patterns_take_away_each_class_template(tiny_set, tmp_path
         ConfounderGAN(epsilon=EPS, patterns="anti-template", **TINY_OPTIONS["confoundergan"]).fit(wide)
     with pytest.raises(ConfigurationError, match="patterns must be one of"):
         ConfounderGAN(epsilon=EPS, patterns="learned")
+
+
+def test_anti_template_threshold_leaves_the_weak_pixels_alone(tiny_set):
+    x = tiny_set.images.float() / 255.0
+    centred = torch.stack([x[tiny_set.labels == k].mean(0) for k in range(4)]) - x.mean(0)
+    threshold = float(centred.abs().median())
+    gan = ConfounderGAN(epsilon=EPS, patterns="anti-template", template_threshold=threshold,
+                        **TINY_OPTIONS["confoundergan"]).fit(tiny_set)
+    changed = gan.protect(tiny_set.images, tiny_set.labels) != tiny_set.images
+    weak = (centred.abs() <= threshold)[tiny_set.labels]
+    assert not changed[weak].any() and changed[~weak].float().mean() > 0.9
+    assert 0.3 < gan.fit_record["patterns"]["pixels_with_noise"] < 0.7
+    with pytest.raises(ConfigurationError, match="template_threshold"):
+        ConfounderGAN(epsilon=EPS, template_threshold=-0.1)

@@ -138,7 +138,9 @@ class MixtureGenerator(nn.Module):
         if self.cfg.full_budget and not self.training:
             # The energy of the shortcut, not its shape, is what the tanh patterns lacked at 60k
             # (docs/results.md): protecting spends the whole budget; training keeps tanh's gradient.
-            tile = torch.where(tile >= 0, 1.0, -1.0)
+            # sign, not >= 0: an anti-template pattern's cells of 0 (pattern_draw.py) write no noise; drawn
+            # patterns never hold an exact 0.
+            tile = torch.sign(tile)
         tile = tile.repeat_interleave(self.cfg.cell_size, dim=2)
         return tile.repeat_interleave(self.cfg.cell_size, dim=3)
 

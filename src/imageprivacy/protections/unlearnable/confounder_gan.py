@@ -91,7 +91,7 @@ class ConfounderGAN(Protection):
         self.generator = build_generator(shape).to(self.device)
         drawn = None
         if self.kind == "mixture":
-            drawn = (set_anti_template_patterns(self.generator, data.images, data.labels)
+            drawn = (set_anti_template_patterns(self.generator, data.images, data.labels, tr.template_threshold)
                      if tr.patterns == "anti-template" else
                      draw_least_aligned_patterns(self.generator, data.images, data.labels, tr.pattern_draws, self.seed))
         disc = Discriminator(c).to(self.device)

@@ -70,8 +70,10 @@ def draw_least_aligned_patterns(generator: nn.Module, images: torch.Tensor, labe
 
 
 @torch.no_grad()
-def set_anti_template_patterns(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Class k's pattern := -sign(mean image of class k - mean image), at full resolution (one pixel a cell).
+def set_anti_template_patterns(generator: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                               threshold: float = 0.0) -> dict:
+    """Class k's pattern := -sign(mean image of class k - mean image), at full resolution (one pixel a cell), and
+    0 (no noise) where that difference is at most `threshold` in absolute value.
 
     Why: the least aligned random draw still left the paper victim learning the trouser from its shape
     (docs/results/victim-confusion/); a pattern that takes its class's own template away makes the class's
@@ -84,8 +86,10 @@ def set_anti_template_patterns(generator: nn.Module, images: torch.Tensor, label
     if centred.shape[1:] != generator.patterns.shape[1:]:
         raise ValueError(f"anti-template patterns need a tile of the images' shape {tuple(centred.shape[1:])}, "
                          f"the generator has {tuple(generator.patterns.shape[1:])}")
-    generator.patterns.copy_(-generator.cfg.pattern_init * torch.sign(centred).to(generator.patterns.device))
-    return {"source": "anti-template", "template_match": template_match(generator, images[:SAMPLE], labels[:SAMPLE])}
+    signs = torch.sign(centred) * (centred.abs() > threshold)
+    generator.patterns.copy_(-generator.cfg.pattern_init * signs.to(generator.patterns.device))
+    return {"source": "anti-template", "threshold": threshold, "pixels_with_noise": float((signs != 0).float().mean()),
+            "template_match": template_match(generator, images[:SAMPLE], labels[:SAMPLE])}
 
 
 MAX_REDRAWS = 1_000
