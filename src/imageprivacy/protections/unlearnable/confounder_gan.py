@@ -30,7 +30,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from imageprivacy.errors import CheckpointError, ConfigurationError
+from imageprivacy.errors import CheckpointError
 from imageprivacy.nets import build_net
 from imageprivacy.nets.discriminator import Discriminator
 from imageprivacy.nets.generator import build_generator
@@ -78,10 +78,12 @@ class ConfounderGAN(Protection):
         self.num_classes = data.num_classes
         # The generator's data fields follow the data and the budget; the checkpoint keeps them.
         shape = replace(self.config.generator, channels=c, num_classes=data.num_classes, epsilon=self.epsilon)
-        if self.config.patterns == "anti-template" and self.kind == "mixture":
-            if h != w:
-                raise ConfigurationError(f"anti-template patterns need square images, got {h}x{w}: resize them, "
-                                         "or fit with patterns='drawn' (--patterns drawn)")
+        anti = self.config.patterns == "anti-template" and self.kind == "mixture"
+        if anti and h != w:
+            # The tile is square: non-square images get the drawn codes, and fit_record says so.
+            progress("stage", {"stage": f"{h}x{w} images are not square: drawn patterns, not anti-template"})
+            anti = False
+        if anti:
             shape = replace(shape, cell_size=1, pattern_cells=h, mirror_patterns=False)   # one tile = the image
         self.config = tr = replace(self.config, generator=shape)
         f, f_hist = self._pretrained_f(data, progress) if tr.f_weight else (None, None)
@@ -92,7 +94,7 @@ class ConfounderGAN(Protection):
         drawn = None
         if self.kind == "mixture":
             drawn = (set_anti_template_patterns(self.generator, data.images, data.labels, tr.template_threshold)
-                     if tr.patterns == "anti-template" else
+                     if anti else
                      draw_least_aligned_patterns(self.generator, data.images, data.labels, tr.pattern_draws, self.seed))
         disc = Discriminator(c).to(self.device)
         opt_g = torch.optim.Adam(self._generator_groups(tr.pattern_lr), lr=tr.lr_g, betas=(0.5, 0.999))

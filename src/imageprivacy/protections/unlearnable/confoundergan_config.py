@@ -54,7 +54,7 @@ class ConfounderGANConfig:
                                               "least aligned of pattern_draws) or 'anti-template' (class k's "
                                               "pattern is -sign(mean image of k - mean image), one pixel a "
                                               "cell over the whole image: it takes away the class's own "
-                                              "template, pattern_draw.py; square images)")
+                                              "template, pattern_draw.py; non-square images get 'drawn')")
     template_threshold: float = documented_field(0.0, "mixture, anti-template: no noise where |mean image of "
                                                       "the class - mean image| <= this (pixel scale in [0, 1]): "
                                                       "fewer changed pixels, a higher PSNR (0.05: 26.0 dB against "
