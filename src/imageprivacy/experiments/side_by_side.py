@@ -59,6 +59,13 @@ def check_lanes(device: str, lanes: int) -> None:
                                  "pass --lanes 1")
 
 
+def lanes_for(device: str, parts: int, asked: int | None) -> int:
+    """The lanes a run uses: `asked` when given (checked), else default_lanes."""
+    lanes = default_lanes(device, parts) if asked is None else asked
+    check_lanes(device, lanes)
+    return lanes
+
+
 def _start_lane(owner: int, threads: int) -> None:
     die_with(owner)
     torch.set_num_threads(threads)

@@ -19,7 +19,7 @@ import torch
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, lane_threads, side_by_side
+from imageprivacy.experiments.side_by_side import lane_threads, lanes_for, side_by_side
 from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, slowest_fit_first
 from imageprivacy.metrics.image_quality import protection_quality
 
@@ -84,8 +84,7 @@ def run_part(part: str, cfg: BenchConfig, full, test, progress) -> dict:
 def run_bench(cfg: BenchConfig, out_dir: str | Path, progress=None) -> dict:
     progress = progress or (lambda event, values: None)
     parts = [f"{seed}/{name}" for seed in cfg.seeds for name in cfg.methods]
-    lanes = default_lanes(cfg.device, len(parts)) if cfg.lanes is None else cfg.lanes
-    check_lanes(cfg.device, lanes)
+    lanes = lanes_for(cfg.device, len(parts), cfg.lanes)
     full = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir)
     test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir).random_subset(cfg.test_size, seed=10_000)
     results = {"experiment": "confoundergan-bench", "config": asdict(cfg), "lanes": lanes,

@@ -22,7 +22,7 @@ from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
 from imageprivacy.data import load_dataset
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, lane_threads, side_by_side
+from imageprivacy.experiments.side_by_side import lane_threads, lanes_for, side_by_side
 from imageprivacy.experiments.unlearnable.protection_factory import (CLASSWISE_BAR, fit_and_protect, fit_protection,
                                                                      slowest_fit_first)
 from imageprivacy.metrics.image_quality import protection_quality
@@ -125,8 +125,7 @@ def run_method(name: str, cfg: DemoConfig, train, other, test, out_dir: Path, pr
 
 def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> dict:
     progress = progress or (lambda event, values: None)
-    lanes = default_lanes(cfg.device, len(cfg.methods)) if cfg.lanes is None else cfg.lanes
-    check_lanes(cfg.device, lanes)
+    lanes = lanes_for(cfg.device, len(cfg.methods), cfg.lanes)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

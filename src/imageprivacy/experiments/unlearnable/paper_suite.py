@@ -22,7 +22,7 @@ from imageprivacy.data import load_dataset
 from imageprivacy.data.imageset import ImageSet
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
-from imageprivacy.experiments.side_by_side import check_lanes, default_lanes, side_by_side
+from imageprivacy.experiments.side_by_side import lanes_for, side_by_side
 from imageprivacy.experiments.unlearnable.protected_sets import ProtectedSets
 from imageprivacy.experiments.unlearnable.suite_cells import EXPERIMENTS, Cell, listed_position, listing, only_methods
 from imageprivacy.protections.unlearnable.confounder_gan import paper_default_epsilon
@@ -106,8 +106,7 @@ def run_suite(cfg: SuiteConfig, experiments: list[str], out_dir: str | Path, pro
                "channels": train.channels, "cells": listed, "rows": rows,
                "protected": previous.get("protected", {}) if rows else {}}
     pending = {cell.key: cell for cell in cells if cell.key not in rows}
-    lanes = default_lanes(cfg.device, len(pending)) if lanes is None else lanes
-    check_lanes(cfg.device, lanes)
+    lanes = lanes_for(cfg.device, len(pending), lanes)
     # Every training set first, in this process (each fit is cached and shared by cells), then the victims
     # side by side (experiments/side_by_side.py), each row written as it ends.
     data = {key: training_set(cell, sets) for key, cell in pending.items()}
