@@ -66,7 +66,7 @@ def test_roundtrip_is_bit_identical(kind, saved, tiny_set):
 
 def test_config_comes_from_the_file_alone(tiny_set, tmp_path):
     cg = ConfounderGAN(epsilon=0.05, kind="mixture", width=4, epochs=1, f_epochs=1, f_arch="linear",
-                       view_size=16, cell_size=2, pattern_cells=4, alpha=0.5).fit(tiny_set)
+                       view_size=16, cell_size=2, pattern_cells=4, alpha=0.5, patterns="drawn").fit(tiny_set)
     path = save_protection(cg, tmp_path / "g.safetensors")
     del cg
     loaded = load_protection(path)
@@ -165,19 +165,22 @@ def test_out_of_range_options_are_refused_when_the_config_is_built(option):
         ConfounderGAN(**option)
 
 
-def _without_generator_field(path, tmp_path, name: str):
-    """The checkpoint at `path` loaded as if written before the generator field `name` existed."""
+def _without_generator_field(path, tmp_path, name: str, level: str = "generator"):
+    """The checkpoint at `path` loaded as if written before the generator's (level "config": the method's)
+    field `name` existed."""
     meta = _metadata(path)
     cfg = json.loads(meta["config"])
-    del cfg["options"]["config"]["generator"][name]
+    config = cfg["options"]["config"]
+    del (config if level == "config" else config["generator"])[name]
     meta["config"] = json.dumps(cfg)
     old = tmp_path / "old.safetensors"
     save_file(load_file(str(path)), str(old), metadata=meta)
     return load_protection(old)
 
 
-def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_patterns(saved, tmp_path, tiny_set):
-    cg, path = saved["mixture"]
+def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_patterns(fit_protection, tmp_path, tiny_set):
+    cg = fit_protection("confoundergan", kind="mixture", patterns="drawn")   # tanh differs from sign at 3.0 logits
+    path = save_protection(cg, tmp_path / "drawn.safetensors")
     assert cg.config.generator.full_budget                       # today's default
     loaded = _without_generator_field(path, tmp_path, "full_budget")
     assert loaded.config.generator.full_budget is False
@@ -188,10 +191,31 @@ def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_pattern
 
 def test_a_checkpoint_from_before_mirror_patterns_keeps_its_unmirrored_patterns(fit_protection, tmp_path, tiny_set):
     # Mirrored patterns are an option since the 2x2 code became the default: fit one to remove the field from.
-    cg = fit_protection("confoundergan", kind="mixture", mirror_patterns=True, cell_size=2, pattern_cells=8)
+    cg = fit_protection("confoundergan", kind="mixture", mirror_patterns=True, cell_size=2, pattern_cells=8,
+                        patterns="drawn")
     path = save_protection(cg, tmp_path / "mirrored.safetensors")
     assert cg.config.generator.mirror_patterns
     loaded = _without_generator_field(path, tmp_path, "mirror_patterns")
     assert loaded.config.generator.mirror_patterns is False
     tiles = loaded.generator.pattern_tiles()
     assert not torch.equal(tiles, tiles.flip(-1)) and torch.equal(loaded.generator.patterns, cg.generator.patterns)
+
+
+def test_a_checkpoint_from_before_anti_template_reads_drawn_patterns(saved, tmp_path, tiny_set):
+    cg, path = saved["mixture"]
+    assert cg.config.patterns == "anti-template" and cg.fit_record["patterns"]["source"] == "anti-template"
+    loaded = _without_generator_field(path, tmp_path, "patterns", level="config")
+    assert loaded.config.patterns == "drawn"
+    x = tiny_set.images[:8]
+    assert torch.equal(loaded.protect(x), cg.protect(x))        # the weights, not the field, make the noise
+
+
+def test_a_checkpoint_from_before_amplitude_spends_the_whole_budget(fit_protection, tmp_path, tiny_set):
+    cg = fit_protection("confoundergan", kind="mixture", amplitude=0.5)
+    path = save_protection(cg, tmp_path / "half.safetensors")
+    x = tiny_set.images[:8]
+    half = (cg.protect(x).int() - x.int()).abs().max().item()
+    loaded = _without_generator_field(path, tmp_path, "amplitude")
+    assert loaded.config.generator.amplitude == 1.0
+    full = (loaded.protect(x).int() - x.int()).abs().max().item()
+    assert full == round(cg.epsilon * 255) and half == round(0.5 * cg.epsilon * 255)

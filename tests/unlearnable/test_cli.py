@@ -38,14 +38,17 @@ def test_train_generator_writes_a_checkpoint(workspace, capsys):
     assert loaded.config.generator.width == 32 and loaded.config.f_arch == "resnet18"
 
 
-def test_train_generator_reports_consistency_for_mixture(tmp_path, workspace, capsys):
+@pytest.mark.parametrize("patterns, line", [
+    ([], "patterns: anti-template (each class's mean image taken away), template match"),
+    (["--patterns", "drawn"], "patterns: the least aligned of 64 draws, template match")])
+def test_train_generator_reports_consistency_for_mixture(tmp_path, workspace, capsys, patterns, line):
     _, data, _ = workspace
     out = tmp_path / "m.safetensors"
     assert main(["train-generator", str(data), "--out", str(out), "--epochs", "1", "--f-epochs", "1",
-                 "--f-width", "2", "--epsilon", "8/255", "--train-size", "12", "--quiet"]) == 0
+                 "--f-width", "2", "--epsilon", "8/255", "--train-size", "12", "--quiet", *patterns]) == 0
     printed = capsys.readouterr().out
     assert "label consistency on the training images" in printed and "on 12 images" in printed
-    assert "patterns: the least aligned of 64 draws, template match" in printed
+    assert line in printed
     assert f"generator: {out}" in printed
     assert load_protection(out).epsilon == pytest.approx(8 / 255)
 

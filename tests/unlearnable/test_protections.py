@@ -212,7 +212,7 @@ def test_confoundergan_takes_its_config_or_its_fields(tiny_set):
 def test_confoundergan_full_budget_protects_with_the_sign_of_each_pattern(tiny_set):
     # One pattern draw: which of several draws is kept is judged as protect writes them, so it may differ.
     options = dict(epochs=1, f_epochs=1, width=4, f_arch="small-cnn", f_width=4, epsilon=EPS, selector_epochs=0,
-                   pattern_draws=1)
+                   pattern_draws=1, patterns="drawn", amplitude=1.0)
     soft = ConfounderGAN(full_budget=False, **options).fit(tiny_set)
     full = ConfounderGAN(full_budget=True, **options).fit(tiny_set)
     x = tiny_set.images[:8]
@@ -266,7 +266,8 @@ def test_confoundergan_pattern_lr_zero_keeps_the_random_patterns(tiny_set):
 
 
 def test_confoundergan_keeps_the_least_aligned_of_its_pattern_draws(tiny_set):
-    options = dict(epochs=0, f_epochs=1, f_arch="small-cnn", f_width=4, width=4, epsilon=EPS, selector_epochs=0)
+    options = dict(epochs=0, f_epochs=1, f_arch="small-cnn", f_width=4, width=4, epsilon=EPS, selector_epochs=0,
+                   patterns="drawn")
     one, many = (ConfounderGAN(pattern_draws=n, **options).fit(tiny_set) for n in (1, 16))
     drawn = many.fit_record["patterns"]
     assert drawn["draws"] == 16 and drawn["template_match"] <= min(drawn["first_draw_match"], drawn["median_match"])

@@ -19,10 +19,10 @@ def untrained_confoundergan(channels: int = 3, epsilon: float = EPS) -> Confound
     """A ConfounderGAN with its generator's initial weights, rebuilt as a checkpoint would rebuild it.
 
     Its initial patterns are sign-like (pattern_init 3 in nets/generator.py), so the noise uses
-    nearly the whole budget: the 8-bit bound is tested where it binds.
+    nearly the whole budget (amplitude 1, not the default 0.875): the 8-bit bound is tested where it binds.
     """
     config = ConfounderGANConfig(generator=GeneratorConfig(channels=channels, num_classes=2, epsilon=epsilon,
-                                                           width=4))
+                                                           width=4, amplitude=1.0))
     torch.manual_seed(0)
     meta = {"options": {"epsilon": epsilon, "config": config.to_dict()}, "channels": channels,
             "class_names": ["cats", "dogs"], "state": {"num_classes": 2}}

@@ -10,7 +10,9 @@ learn as the code. Patterns given by the true label (label-aware, as class-wise 
 - anti: per pixel, -sign(class mean - mean of all images): each class's noise darkens where its images are
   brighter than average and brightens where they are darker, i.e. it takes away the class's own template;
 - pro: +sign(...), the opposite (the template added: what learned patterns drifted towards);
-- anti@T: anti, with no noise where |class mean - mean| <= T (a higher PSNR: 24.6 dB at T = 0, 26.0 at 0.05).
+- anti@T: anti, with no noise where |class mean - mean| <= T (a higher PSNR: 24.6 dB at T = 0, 26.0 at 0.05);
+- antisoft@T: anti with amplitude min(1, |class mean - mean| / T): small differences get proportionally less noise;
+- anti*A: anti at A times the budget (0.9: 14/255 once rounded to uint8).
 
     python docs/results/anti-template/anti_template.py sign14,sign4,anti,pro 0,1 10000 5 [LANES]
 
@@ -41,13 +43,21 @@ from shapes import patterns  # noqa: E402  (the random sign codes of that bench)
 def class_patterns(shape: str, train, seed: int) -> torch.Tensor:
     """(10, 1, H, W) in [-1, 1]."""
     h, w = train.image_size
+    if shape.startswith("anti*"):
+        return float(shape[5:]) * class_patterns("anti", train, seed)
+    if shape.startswith("antisoft@"):
+        return -(centred_means(train) / float(shape[9:])).clamp(-1, 1)
     if shape.split("@")[0] in ("anti", "pro"):       # "anti@0.05": no noise where |class mean - mean| <= 0.05
         kind, tau = (shape.split("@") + ["0"])[:2]
-        x = train.images.float() / 255.0
-        centred = torch.stack([x[train.labels == k].mean(0) for k in range(10)]) - x.mean(0, keepdim=True)
+        centred = centred_means(train)
         template = torch.sign(centred) * (centred.abs() > float(tau))
         return -template if kind == "anti" else template
     return patterns(shape, h, w, seed)
+
+
+def centred_means(train) -> torch.Tensor:
+    x = train.images.float() / 255.0
+    return torch.stack([x[train.labels == k].mean(0) for k in range(10)]) - x.mean(0, keepdim=True)
 
 
 @torch.no_grad()

@@ -69,7 +69,11 @@ def report(method, path, consistency: float | None, images: int) -> None:
     patterns = method.fit_record.get("patterns")
     if patterns:
         # Lower is better: the share of images a pattern names by correlation alone (pattern_draw.py).
-        print(f"patterns: the least aligned of {patterns['draws']} draws, template match "
-              f"{patterns['template_match_after_game']:.3f} of the training images (median draw "
-              f"{patterns['median_match']:.3f}; chance is 1/classes)")
+        match = f"template match {patterns['template_match_after_game']:.3f} of the training images"
+        if patterns.get("source") == "anti-template":
+            print(f"patterns: anti-template (each class's mean image taken away), {match}, noise on "
+                  f"{patterns['pixels_with_noise']:.3f} of the pixels")
+        else:
+            print(f"patterns: the least aligned of {patterns['draws']} draws, {match} (median draw "
+                  f"{patterns['median_match']:.3f}; chance is 1/classes)")
     print(f"generator: {path}")

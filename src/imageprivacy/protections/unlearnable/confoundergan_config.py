@@ -50,11 +50,13 @@ class ConfounderGANConfig:
     pattern_lr: float = documented_field(0.0, "mixture: learning rate of the patterns; 0 keeps them as drawn "
                                               "(learned through f they align with the classes' features and "
                                               "protect less, docs/results.md)")
-    patterns: str = documented_field("drawn", "mixture: 'drawn' (random sign codes of cell_size blocks, the "
-                                              "least aligned of pattern_draws) or 'anti-template' (class k's "
-                                              "pattern is -sign(mean image of k - mean image), one pixel a "
-                                              "cell over the whole image: it takes away the class's own "
-                                              "template, pattern_draw.py; non-square images get 'drawn')")
+    patterns: str = documented_field("anti-template", "mixture: 'anti-template' (class k's pattern is "
+                                                      "-sign(mean image of k - mean image), one pixel a cell over "
+                                                      "the whole image: it takes away the class's own template, "
+                                                      "pattern_draw.py; non-square images get 'drawn'; 60k paper "
+                                                      "victim 0.101 vs 0.206, docs/results.md) or 'drawn' (random "
+                                                      "sign codes of cell_size blocks, the least aligned of "
+                                                      "pattern_draws)")
     template_threshold: float = documented_field(0.0, "mixture, anti-template: no noise where |mean image of "
                                                       "the class - mean image| <= this (pixel scale in [0, 1]): "
                                                       "fewer changed pixels, a higher PSNR (0.05: 26.0 dB against "
