@@ -122,3 +122,17 @@ def test_mirror_patterns_are_symmetric_left_right_at_every_size():
     assert torch.equal(tiles, tiles.flip(-1)) and not torch.equal(plain.pattern_tiles(), plain.pattern_tiles().flip(-1))
     # Tiled over a 28-wide image (the tile is 32), the flip is the same texture shifted by 4 columns.
     assert torch.equal(mirror.tiled_patterns(28, 28).flip(-1), mirror.tiled_patterns(28, 32)[..., 4:32])
+
+
+def test_amplitude_scales_what_the_patterns_write_and_stays_inside_the_budget():
+    from imageprivacy.errors import ConfigurationError
+    from imageprivacy.nets.generator import GeneratorConfig, build_generator
+    torch.manual_seed(0)
+    full = build_generator(GeneratorConfig(width=4, amplitude=1.0)).eval()
+    torch.manual_seed(0)
+    part = build_generator(GeneratorConfig(width=4, amplitude=0.5)).eval()
+    assert torch.equal(part.pattern_tiles(), 0.5 * full.pattern_tiles())
+    assert full.pattern_tiles().abs().max() == 1.0                   # full_budget: signs
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ConfigurationError, match="amplitude"):
+            GeneratorConfig(amplitude=bad).validate()

@@ -1,5 +1,6 @@
 """PSNR of anti-template class noise (label-aware) on the first 10k Fashion-MNIST training images (first 2k scored),
-for thresholds T: no noise where |class mean - mean| <= T (anti_template.py's anti@T).
+for thresholds T: no noise where |class mean - mean| <= T (anti_template.py's anti@T), and for amplitudes A:
+every pixel at A x 16/255 (anti*A; rounded to whole 8-bit levels).
 
     python docs/results/anti-template/psnr.py > docs/results/anti-template/psnr.txt
 """
@@ -18,3 +19,7 @@ for tau in (0.0, 0.02, 0.05, 0.1):
     out = apply_noise_uint8(train.images, EPS * pattern[train.labels], EPS)
     quality = protection_quality(train.images[:2000], out[:2000])
     print(f"T {tau}: PSNR {quality['psnr_mean_db']:.2f} dB, pixels with noise {float((pattern != 0).float().mean()):.3f}")
+for amplitude in (1.0, 0.9375, 0.875, 0.75, 0.625):
+    out = apply_noise_uint8(train.images, amplitude * EPS * -torch.sign(centred)[train.labels], EPS)
+    quality = protection_quality(train.images[:2000], out[:2000])
+    print(f"A {amplitude}: PSNR {quality['psnr_mean_db']:.2f} dB, largest change {quality['linf_max_levels']} levels")

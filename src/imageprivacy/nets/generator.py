@@ -40,14 +40,14 @@ class GeneratorConfig:
     width: int = documented_field(32, "conv width of the generator's image encoder (32 fits 60k Fashion-MNIST "
                                       "labels in 12 epochs, docs/confoundergan.md)")
     view_size: int = documented_field(32, "mixture: the image is seen at this size to choose the mixture")
-    cell_size: int = documented_field(14, "mixture: pattern blocks of cell_size x cell_size pixels (14: a 2x2 "
+    cell_size: int = documented_field(14, "mixture, drawn patterns: blocks of cell_size x cell_size pixels (14: a 2x2 "
                                           "code over a 28x28 image; 60k small-CNN victim 0.452 vs 0.658 with "
                                           "4-px blocks, paper victim 0.206 vs 0.144-0.224, docs/results.md)")
-    pattern_cells: int = documented_field(2, "mixture: a pattern tile has pattern_cells^2 blocks")
+    pattern_cells: int = documented_field(2, "mixture, drawn patterns: a tile has pattern_cells^2 blocks")
     temperature: float = documented_field(1.0, "mixture: softmax temperature of the mixing weights")
     pattern_init: float = documented_field(3.0, "mixture: std of the initial pattern logits (sign-like patterns)")
-    mirror_patterns: bool = documented_field(False, "mixture: each pattern mirror-symmetric left-right (for "
-                                                     "fine patterns: a victim's flip then shows it shifted); off "
+    mirror_patterns: bool = documented_field(False, "mixture, drawn patterns: each one mirror-symmetric left-right "
+                                                     "(for fine patterns: a victim's flip then shows it shifted); off "
                                                      "for the 2x2 code, which it would cut to 4 codes, so the draw "
                                                      "keeps each class's mirror image off the others instead")
     hard_at_protect: bool = documented_field(True, "mixture: protect with only the pattern of the largest weight")
@@ -147,6 +147,8 @@ class MixtureGenerator(nn.Module):
             # sign, not >= 0: an anti-template pattern's cells of 0 (pattern_draw.py) write no noise; drawn
             # patterns never hold an exact 0.
             tile = torch.sign(tile)
+        # amplitude < 1 spends less than the budget: the anti-template pattern protects the paper victim as
+        # well at 14 of 16 levels, 1.2 dB less visible (docs/results.md, "Buying back PSNR").
         tile = self.cfg.amplitude * tile.repeat_interleave(self.cfg.cell_size, dim=2)
         return tile.repeat_interleave(self.cfg.cell_size, dim=3)
 

@@ -105,7 +105,11 @@ def describe(protection, checkpoint_sha256: str) -> str:
     """The one line that says what runs: method (kind), epsilon in 8-bit levels, the checkpoint's hash."""
     kind = getattr(protection, "kind", None)
     method = f"{protection.name} ({kind})" if isinstance(kind, str) else protection.name
-    return (f"protecting with {method}, epsilon {protection.epsilon * 255:g}/255, "
+    # A mixture generator may spend less than its budget (GeneratorConfig.amplitude): say what it writes.
+    shape = getattr(getattr(protection, "config", None), "generator", None)
+    amplitude = getattr(shape, "amplitude", 1.0) if kind == "mixture" else 1.0
+    spent = f" (its patterns write {amplitude * protection.epsilon * 255:g}/255)" if amplitude < 1 else ""
+    return (f"protecting with {method}, epsilon {protection.epsilon * 255:g}/255{spent}, "
             f"checkpoint sha256 {checkpoint_sha256[:12]}")
 
 

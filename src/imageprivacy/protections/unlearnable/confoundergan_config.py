@@ -54,15 +54,16 @@ class ConfounderGANConfig:
                                                       "-sign(mean image of k - mean image), one pixel a cell over "
                                                       "the whole image: it takes away the class's own template, "
                                                       "pattern_draw.py; non-square images get 'drawn'; 60k paper "
-                                                      "victim 0.101 vs 0.206, docs/results.md) or 'drawn' (random "
+                                                      "victim 0.104 vs 0.206, docs/results.md) or 'drawn' (random "
                                                       "sign codes of cell_size blocks, the least aligned of "
                                                       "pattern_draws)")
     template_threshold: float = documented_field(0.0, "mixture, anti-template: no noise where |mean image of "
                                                       "the class - mean image| <= this (pixel scale in [0, 1]): "
                                                       "fewer changed pixels, a higher PSNR (0.05: 26.0 dB against "
                                                       "24.6 on Fashion-MNIST, docs/results/anti-template/psnr.txt)")
-    pattern_draws: int = documented_field(64, "mixture: random pattern sets drawn before the game; fit keeps the "
-                                              "one least aligned with the classes' mean images (pattern_draw.py)")
+    pattern_draws: int = documented_field(64, "mixture, drawn patterns: random sets drawn before the game; fit "
+                                              "keeps the one least aligned with the classes' mean images "
+                                              "(pattern_draw.py)")
     label_weight: float = documented_field(1.0, "mixture: weight of CE(selector logits, label) in the GAN "
                                                 "game; 0 = the paper's loss only")
     selector_epochs: int = documented_field(15, "mixture: at most this many epochs of fitting the selector "
