@@ -5,8 +5,9 @@ Two kinds, both mapping an image x in [0, 1] to noise in [-epsilon, epsilon] in 
 - "direct": the paper's literal reading (an AdvGAN-shaped encoder-decoder that outputs one noise
   value per pixel). Fully convolutional, so any image size works.
 - "mixture" (the default): a small classifier looks at the image, resized to `view_size`, and
-  mixes K noise patterns by its softmax; the patterns are low-frequency (blocks of `cell_size`
-  pixels), optionally mirror-symmetric, and tile periodically over any image size. ConfounderGAN
+  mixes K noise patterns by its softmax; the patterns are blocks of `cell_size` pixels (1 for
+  ConfounderGAN's default anti-template patterns, which cover the image), optionally mirror-symmetric,
+  and tile periodically over any image size. ConfounderGAN sets them from the classes' mean images or
   draws them (protections/unlearnable/pattern_draw.py) and by default keeps them fixed. Why this
   shape: on our data, per-pixel generator noise was not a shortcut a victim prefers
   (docs/background.md, section 1), while noise that is
