@@ -165,7 +165,7 @@ def test_out_of_range_options_are_refused_when_the_config_is_built(option):
         ConfounderGAN(**option)
 
 
-def _without_generator_field(path, tmp_path, name: str, level: str = "generator"):
+def _without_field(path, tmp_path, name: str, level: str = "generator"):
     """The checkpoint at `path` loaded as if written before the generator's (level "config": the method's)
     field `name` existed."""
     meta = _metadata(path)
@@ -182,7 +182,7 @@ def test_a_checkpoint_from_before_full_budget_keeps_protecting_with_tanh_pattern
     cg = fit_protection("confoundergan", kind="mixture", patterns="drawn")   # tanh differs from sign at 3.0 logits
     path = save_protection(cg, tmp_path / "drawn.safetensors")
     assert cg.config.generator.full_budget                       # today's default
-    loaded = _without_generator_field(path, tmp_path, "full_budget")
+    loaded = _without_field(path, tmp_path, "full_budget")
     assert loaded.config.generator.full_budget is False
     x = tiny_set.images[:8]
     assert not torch.equal(loaded.protect(x), cg.protect(x))
@@ -195,7 +195,7 @@ def test_a_checkpoint_from_before_mirror_patterns_keeps_its_unmirrored_patterns(
                         patterns="drawn")
     path = save_protection(cg, tmp_path / "mirrored.safetensors")
     assert cg.config.generator.mirror_patterns
-    loaded = _without_generator_field(path, tmp_path, "mirror_patterns")
+    loaded = _without_field(path, tmp_path, "mirror_patterns")
     assert loaded.config.generator.mirror_patterns is False
     tiles = loaded.generator.pattern_tiles()
     assert not torch.equal(tiles, tiles.flip(-1)) and torch.equal(loaded.generator.patterns, cg.generator.patterns)
@@ -204,7 +204,7 @@ def test_a_checkpoint_from_before_mirror_patterns_keeps_its_unmirrored_patterns(
 def test_a_checkpoint_from_before_anti_template_reads_drawn_patterns(saved, tmp_path, tiny_set):
     cg, path = saved["mixture"]
     assert cg.config.patterns == "anti-template" and cg.fit_record["patterns"]["source"] == "anti-template"
-    loaded = _without_generator_field(path, tmp_path, "patterns", level="config")
+    loaded = _without_field(path, tmp_path, "patterns", level="config")
     assert loaded.config.patterns == "drawn"
     x = tiny_set.images[:8]
     assert torch.equal(loaded.protect(x), cg.protect(x))        # the weights, not the field, make the noise
@@ -215,7 +215,7 @@ def test_a_checkpoint_from_before_amplitude_spends_the_whole_budget(fit_protecti
     path = save_protection(cg, tmp_path / "half.safetensors")
     x = tiny_set.images[:8]
     half = (cg.protect(x).int() - x.int()).abs().max().item()
-    loaded = _without_generator_field(path, tmp_path, "amplitude")
+    loaded = _without_field(path, tmp_path, "amplitude")
     assert loaded.config.generator.amplitude == 1.0
     full = (loaded.protect(x).int() - x.int()).abs().max().item()
     assert full == round(cg.epsilon * 255) and half == round(0.5 * cg.epsilon * 255)

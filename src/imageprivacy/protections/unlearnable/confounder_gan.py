@@ -258,16 +258,16 @@ class ConfounderGAN(Protection):
     def from_checkpoint(cls, tensors: dict, meta: dict, device="cpu") -> "ConfounderGAN":
         """The fitted method; CheckpointError when the generator's epsilon is not the one the method clips to
         (an edited file: the noise and the budget it is reported under would disagree)."""
-        config = meta.get("options", {}).get("config", {})
+        config = meta.get("options", {}).get("config")
         if isinstance(config, dict):
             config.setdefault("patterns", "drawn")       # written before anti-template became the default
-        generator = config.get("generator") if isinstance(config, dict) else None
-        if isinstance(generator, dict):
-            # Written before full_budget (mirror_patterns) existed: such a generator protected with its tanh
-            # (unmirrored) patterns.
-            generator.setdefault("full_budget", False)
-            generator.setdefault("mirror_patterns", False)
-            generator.setdefault("amplitude", 1.0)          # written before amplitude: the whole budget
+            generator = config.get("generator")
+            if isinstance(generator, dict):
+                # Written before full_budget (mirror_patterns) existed: such a generator protected with its tanh
+                # (unmirrored) patterns.
+                generator.setdefault("full_budget", False)
+                generator.setdefault("mirror_patterns", False)
+                generator.setdefault("amplitude", 1.0)      # written before amplitude: the whole budget
         self, _ = cls._from_meta(meta, device)
         if abs(self.config.generator.epsilon - self.epsilon) > 1e-9:
             raise CheckpointError(f"the generator's epsilon {self.config.generator.epsilon:g} is not the protection's "
