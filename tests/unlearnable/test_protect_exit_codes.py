@@ -1,13 +1,14 @@
 """`imageprivacy protect` as a script sees it: exit codes 0-3, one line per error, what runs, the rate."""
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from imageprivacy.cli import main
-from imageprivacy.cli.unlearnable.protect_command import rate
+from imageprivacy.cli.unlearnable.protect_command import describe, rate
 from imageprivacy.protections.unlearnable import output_writer
 from imageprivacy.protections.unlearnable.protect_folder import ProtectSummary
 from imageprivacy.protections.unlearnable.protection_identity import file_sha256
@@ -176,3 +177,12 @@ def test_workers_below_one_are_2(photos, generator, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:          # argparse's own check (_positive_int)
         _protect(generator, "--workers", "0", photos, tmp_path / "o")
     assert stop.value.code == 2 and not (tmp_path / "o").exists()
+
+
+def test_the_start_line_gives_the_levels_the_patterns_write_as_the_rounding_writes_them():
+    def mixture(epsilon, amplitude):
+        config = SimpleNamespace(generator=SimpleNamespace(amplitude=amplitude))
+        return SimpleNamespace(name="confoundergan", kind="mixture", epsilon=epsilon, config=config)
+    # 0.875 x 10 levels = 8.75: a pixel moves by 9 whole levels, within the budget of 10.
+    assert "epsilon 10/255 (its patterns write 9/255)" in describe(mixture(10 / 255, 0.875), "ab" * 32)
+    assert "patterns write" not in describe(mixture(16 / 255, 1.0), "ab" * 32)

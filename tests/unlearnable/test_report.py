@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.unlearnable import epsilon_sweep
-from imageprivacy.experiments.unlearnable.demo import DemoConfig, run_confounder_demo
+from imageprivacy.experiments.unlearnable.demo import DemoConfig, lane_order, run_confounder_demo
 from imageprivacy.experiments.unlearnable.epsilon_sweep import SweepConfig, run_sweep
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.report.unlearnable.demo_report import write_demo_report
@@ -118,6 +118,11 @@ def test_demo_lanes_change_nothing_but_the_time(tmp_path, data_folder, monkeypat
         [(v["method"], v["test_acc"], v["train_fit_acc"]) for v in one["victims"]]
     assert [v["method"] for v in two["victims"]] == list(DemoConfig().methods) == list(protected)
     assert {k: v["quality"] for k, v in two["protections"].items()} == {k: v["quality"] for k, v in one["protections"].items()}
+
+
+def test_demo_lanes_take_emn_then_the_methods_without_a_fit_then_the_generators():
+    assert lane_order(DemoConfig().methods) == ["emn", "clean", "classwise", "confoundergan", "confoundergan-new"]
+    assert lane_order(["confoundergan", "clean"]) == ["clean", "confoundergan"]
 
 
 def test_sweep_end_to_end_and_resume(tmp_path, data_folder, monkeypatch):

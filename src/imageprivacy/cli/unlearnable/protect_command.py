@@ -22,7 +22,7 @@ from imageprivacy.cli.arguments import EpilogHelpFormatter, device, printable
 from imageprivacy.data.image_formats import IMAGE_SUFFIXES
 from imageprivacy.data.png_output import DEFAULT_COMPRESS_LEVEL, check_compress_level
 
-from imageprivacy.protections.pixel_budget import REENCODING_WARNING as JPEG_WARNING
+from imageprivacy.protections.pixel_budget import REENCODING_WARNING as JPEG_WARNING, budget_in_levels
 EXIT_CODES = """exit codes:
   0  every image was protected (written now, or already done by an earlier run)
   1  some inputs were not protected, each listed with its reason (unreadable, not a regular file, an
@@ -105,10 +105,12 @@ def describe(protection, checkpoint_sha256: str) -> str:
     """The one line that says what runs: method (kind), epsilon in 8-bit levels, the checkpoint's hash."""
     kind = getattr(protection, "kind", None)
     method = f"{protection.name} ({kind})" if isinstance(kind, str) else protection.name
-    # A mixture generator may spend less than its budget (GeneratorConfig.amplitude): say what it writes.
+    # A mixture generator may spend less than its budget (GeneratorConfig.amplitude): say what it writes,
+    # in whole 8-bit levels as apply_noise_uint8 (protections/pixel_budget.py) rounds them.
     shape = getattr(getattr(protection, "config", None), "generator", None)
     amplitude = getattr(shape, "amplitude", 1.0) if kind == "mixture" else 1.0
-    spent = f" (its patterns write {amplitude * protection.epsilon * 255:g}/255)" if amplitude < 1 else ""
+    levels = min(round(amplitude * protection.epsilon * 255), budget_in_levels(protection.epsilon))
+    spent = f" (its patterns write {levels}/255)" if amplitude < 1 else ""
     return (f"protecting with {method}, epsilon {protection.epsilon * 255:g}/255{spent}, "
             f"checkpoint sha256 {checkpoint_sha256[:12]}")
 

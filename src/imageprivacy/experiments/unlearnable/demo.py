@@ -23,8 +23,7 @@ from imageprivacy.data import load_dataset
 from imageprivacy.errors import ConfigurationError
 from imageprivacy.experiments.provenance import provenance, write_results
 from imageprivacy.experiments.side_by_side import lane_threads, lanes_for, side_by_side
-from imageprivacy.experiments.unlearnable.protection_factory import (CLASSWISE_BAR, fit_and_protect, fit_protection,
-                                                                     slowest_fit_first)
+from imageprivacy.experiments.unlearnable.protection_factory import CLASSWISE_BAR, fit_and_protect, fit_protection
 from imageprivacy.metrics.image_quality import protection_quality
 from imageprivacy.protections import save_protection
 
@@ -39,7 +38,7 @@ class DemoConfig:
     generator_kind: str = "mixture"
     generator_epochs: int | None = None    # None: ConfounderGANConfig's default (train-generator's)
     recipes: tuple[str, ...] = ("paper",)  # small-cnn (~2 more minutes) is where no method protects
-    victim_epochs: int = 25                # 4k x 25: clean 0.856, 10.1 min in 2 lanes; 4k x 20: 0.835 (docs/results/demo-lanes, demo-bf16)
+    victim_epochs: int = 25                # 4k x 25: clean 0.856, 8.6 min in 2 lanes; 4k x 20: 0.835 (docs/results/demo-lane-order, demo-bf16)
     victim_width: int | None = 16          # ResNet-18 at width 16 keeps the demo in minutes on a CPU
     methods: tuple[str, ...] = ("clean", "classwise", "emn", "confoundergan", "confoundergan-new")
     device: str = "cpu"
@@ -53,6 +52,18 @@ class DemoConfig:
 # surrogate as in the 10k suite (docs/results/suite.md), 4 rounds instead of 5 (139 s for 5 at 3k images).
 DEMO_OPTIONS = {"classwise": CLASSWISE_BAR,
                 "emn": {"surrogate_width": 8, "max_rounds": 4}}
+
+
+def lane_order(methods) -> list:
+    """EMN first, then the methods with nothing to fit, then the ConfounderGANs: the order the lanes take them.
+
+    EMN's part (its fit, then its victim) is the longest; while it holds one lane, the other runs the
+    victims that need no fit and then a ConfounderGAN, and the last ConfounderGAN goes to whichever lane
+    frees first. Longest first (protection_factory.slowest_fit_first, the bench's order) put both
+    ConfounderGANs behind each other in one lane: 618 s where each lane held 557 s of work on the 2-core
+    CPU (docs/results/demo-lane-order/).
+    """
+    return sorted(methods, key=lambda name: (name != "emn", name.startswith("confoundergan")))
 
 
 def load_split(cfg):
@@ -136,7 +147,7 @@ def run_confounder_demo(cfg: DemoConfig, out_dir: str | Path, progress=None) -> 
     order = {(r, m): i for i, (r, m) in enumerate((r, m) for r in cfg.recipes for m in cfg.methods)}
     protected_sets = {}
     part = partial(run_method, cfg=cfg, train=train, other=other, test=test, out_dir=out_dir, progress=progress)
-    for name, row in side_by_side(part, slowest_fit_first(cfg.methods), lanes):
+    for name, row in side_by_side(part, lane_order(cfg.methods), lanes):
         protected_sets[name] = row["protected"]
         if row["protection"] is not None:
             results["protections"][name] = row["protection"]

@@ -13,9 +13,9 @@ CLASSWISE_BAR = {"block": 4, "distribution": "sign"}
 
 
 def slowest_fit_first(names, method=lambda name: name) -> list:
-    """`names` with the slowest methods to fit first (EMN 190 s, ConfounderGAN ~40 s, the rest nothing on the
-    demo's 4k images, docs/results/demo-coarse-codes): run side by side, the lane that ends last starts early.
-    `method` maps a name to its method (a bench part "seed/method" to "method")."""
+    """`names` with the slowest methods to fit first (EMN, then ConfounderGAN; the rest fit nothing): run side
+    by side, the lane that ends last starts early. The bench's order; the demo's five parts pack better in
+    demo.lane_order. `method` maps a name to its method (a bench part "seed/method" to "method")."""
     return sorted(names, key=lambda name: (method(name) != "emn", not method(name).startswith("confoundergan")))
 
 

@@ -18,8 +18,9 @@ batch; the noise update is shared out: each rank descends on its shard of the im
 noise is put together from the shards (exactly one process's result: the surrogate is in eval mode,
 so each image's descent depends on that image alone) and class-wise noise is the ranks' mean, where one
 process keeps the last batch's mean. The stop accuracy is summed over the ranks' shards, so all stop
-in the same round. On a GPU the surrogate's steps run under bf16 autocast; the descent, which makes
-the noise that is written, stays float32 (training/accelerator.py).
+in the same round. Where the loops autocast (a GPU, a CPU with bf16 units: training/accelerator.py) the
+surrogate's passes run in bf16, those of the descent too (1.7x faster on the 2-core CPU, 0.57 vs 0.97
+ms per image at width 8); the image, its gradient and the noise that is written stay float32.
 """
 from __future__ import annotations
 
@@ -78,7 +79,9 @@ class ErrorMinimizingNoise(Protection):
         for _ in range(steps):
             # The gradient is taken at the (clamped) image, as in the official code.
             image = (x + delta).requires_grad_(True)
-            grad, = torch.autograd.grad(F.cross_entropy(model(image), y), image)
+            with mixed_precision(self.device):      # the surrogate's pass only: image, grad, delta stay float32
+                logits = model(image)
+            grad, = torch.autograd.grad(F.cross_entropy(logits.float(), y), image)
             delta = (image.detach() - self.step_size * grad.sign() - x).clamp(-eps, eps)
             delta = (x + delta).clamp(0, 1) - x
         return delta
