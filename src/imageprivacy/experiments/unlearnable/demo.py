@@ -38,7 +38,7 @@ class DemoConfig:
     generator_kind: str = "mixture"
     generator_epochs: int | None = None    # None: ConfounderGANConfig's default (train-generator's)
     recipes: tuple[str, ...] = ("paper",)  # small-cnn (~2 more minutes) is where no method protects
-    victim_epochs: int = 25                # 4k x 25: clean 0.856, 8.6 min in 2 lanes; 4k x 20: 0.835 (docs/results/demo-lane-order, demo-bf16)
+    victim_epochs: int = 25                # 4k x 25: clean 0.856, 8.6 min (demo-lane-order); 4k x 20: 0.835 (demo-bf16)
     victim_width: int | None = 16          # ResNet-18 at width 16 keeps the demo in minutes on a CPU
     methods: tuple[str, ...] = ("clean", "classwise", "emn", "confoundergan", "confoundergan-new")
     device: str = "cpu"
