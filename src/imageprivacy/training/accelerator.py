@@ -6,13 +6,14 @@
   allocator reuses the pinned blocks, so pinning costs no extra pass over the data set.
 - `mixed_precision`: bf16 autocast for the forward passes of classifiers that are trained or used as a
   judge (victims and their test passes, ConfounderGAN's f, discriminator and selector, EMN's surrogate
-  steps), under precision "auto" on a CUDA GPU that supports bf16 and on a CPU with bf16 units
+  steps and the surrogate's passes in its descent), under precision "auto" on a CUDA GPU that supports
+  bf16 and on a CPU with bf16 units
   (AVX512-BF16 or AMX), where a victim's step is 1.7x faster (benchmarks/results/training_step.json) and ends as accurate (a 3k clean victim:
   0.811 vs 0.815, docs/results/demo-bf16/README.md). "float32" turns it off, "bfloat16" forces it.
   bf16 keeps float32's exponent range, so no loss scaling is needed; autocast itself keeps losses,
   softmax and norms in float32. Never used where noise is made that gets written: the generator,
-  EMN's descent on the noise and `protect` (its 8-bit rounding and budget check,
-  protections/pixel_budget.py) stay float32.
+  EMN's noise update (the image, its gradient and the noise; error_minimizing_noise.py) and `protect`
+  (its 8-bit rounding and budget check, protections/pixel_budget.py) stay float32.
 - `channels_last`: a model's weights in NHWC order while it trains, which oneDNN's and cuDNN's
   convolutions prefer (about 1.2x here, same file); contiguous again after training, since
   safetensors writes only contiguous tensors. Only on a GPU or a CPU with bf16 units (see the function).

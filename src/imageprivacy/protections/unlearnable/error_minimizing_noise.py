@@ -19,8 +19,9 @@ noise is put together from the shards (exactly one process's result: the surroga
 so each image's descent depends on that image alone) and class-wise noise is the ranks' mean, where one
 process keeps the last batch's mean. The stop accuracy is summed over the ranks' shards, so all stop
 in the same round. Where the loops autocast (a GPU, a CPU with bf16 units: training/accelerator.py) the
-surrogate's passes run in bf16, those of the descent too (1.7x faster on the 2-core CPU, 0.57 vs 0.97
-ms per image at width 8); the image, its gradient and the noise that is written stay float32.
+surrogate's passes run in bf16, those of the descent too (the demo's EMN fit 292 -> 155 s on the 2-core
+CPU, not weaker on two seeds: docs/results/demo-lane-order/); the image, its gradient and the noise that
+is written stay float32.
 """
 from __future__ import annotations
 
