@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from kornia.augmentation.auto import AutoAugment
 from kornia.augmentation.auto.autoaugment.autoaugment import cifar10_policy
 
 from imageprivacy.attacks.unlearnable.victim import train_victim, victim_recipe
@@ -44,21 +43,16 @@ VARIANTS = {"full": None, **{f"only-{k}": v for k, v in FAMILIES.items()},
             **{f"only-{op}": {op} for op in ("contrast", "brightness", "sharpness")}}
 
 
-class OnlyOps(augment.PerImageAutoAugment):
-    """PerImageAutoAugment over the cifar10 policy with every operation outside `keep` removed."""
-
-    def __init__(self, keep: set[str] | None):
-        policy = [[op for op in sub if keep is None or op[0] in keep] for sub in cifar10_policy]
-        torch.nn.Module.__init__(self)
-        self.subpolicies = torch.nn.ModuleList(AutoAugment([s for s in policy if s]).children())
+def only_ops(keep: set[str] | None) -> augment.PerImageAutoAugment:
+    """The cifar10 policy drawn per image, with every operation outside `keep` removed (None: all kept)."""
+    policy = [[op for op in sub if keep is None or op[0] in keep] for sub in cifar10_policy]
+    return augment.PerImageAutoAugment([sub for sub in policy if sub])
 
 
 for name, keep in VARIANTS.items():
-    augment.AUGMENTATIONS[f"aa-{name}"] = (lambda keep: lambda size: OnlyOps(keep))(keep)
+    augment.AUGMENTATIONS[f"aa-{name}"] = lambda size, keep=keep: only_ops(keep)
 
-cfg = SuiteConfig(train_size=10_000, test_size=2_000,
-                  options={"confoundergan": {}, "emn": {"surrogate_width": 8, "max_rounds": 5},
-                           "emn-classwise": {"surrogate_width": 16, "max_rounds": 10}})
+cfg = SuiteConfig(**json.loads((SUITE / "results.json").read_text())["config"])   # the suite's own sizes and options
 train, test, attacker = _load(cfg)
 sets = ProtectedSets(train, 16 / 255, cfg.options, SUITE, "cpu", 0, None, attacker)   # loads, never fits
 SET = sys.argv[3] if len(sys.argv) > 3 else "confoundergan"

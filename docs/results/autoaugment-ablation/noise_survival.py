@@ -7,6 +7,8 @@ the ones AutoAugment's contrast / brightness / sharpness wrap), its mean size in
 the black background, clean pixel 0), and the share of that difference's energy that its class means carry
 (how class-wise the difference still is; 1 = one pattern per class). Neither needs training.
 """
+import json
+
 import torch
 import kornia.enhance as E
 
@@ -14,9 +16,7 @@ from imageprivacy.experiments.unlearnable.paper_suite import SuiteConfig, _load
 from imageprivacy.experiments.unlearnable.protected_sets import ProtectedSets
 
 torch.set_num_threads(1)
-cfg = SuiteConfig(train_size=10_000, test_size=2_000,
-                  options={"confoundergan": {}, "emn": {"surrogate_width": 8, "max_rounds": 5},
-                           "emn-classwise": {"surrogate_width": 16, "max_rounds": 10}})
+cfg = SuiteConfig(**json.loads(open("docs/results/suite-10k-anti-template/results.json").read())["config"])
 train, _, attacker = _load(cfg)
 sets = ProtectedSets(train, 16 / 255, cfg.options, "docs/results/suite-10k-anti-template", "cpu", 0, None, attacker)
 N = 2_000
